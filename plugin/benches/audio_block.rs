@@ -1,0 +1,100 @@
+//! The audio thread's cost per 64-frame block, next to a plain copy of the same block measured
+//! in the same run. Run with `cargo xtask bench` (or `cargo bench -p continuo --bench audio_block`).
+//!
+//! The engine is measured in its busiest state: a take playing from its ring, input captured,
+//! mix and gain smoothed per sample. A stand-in for the worker keeps the ring full between timed
+//! batches, so only `process()` is inside the timer.
+
+use continuo::audio::grid::TransportSnapshot;
+use continuo::audio::AudioEngine;
+use continuo::engine::messages::{AudioToWorker, WorkerToAudio};
+use continuo::engine::status::SharedStatus;
+use continuo::engine::audio_worker_channel;
+use continuo::params::ContinuoParams;
+use ringbuf::traits::{Consumer, Observer, Producer};
+use std::hint::black_box;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+const RATE: f32 = 48_000.0;
+const BLOCK: usize = 64;
+const BATCH: usize = 2_000;
+const NUM_BATCHES: usize = 200;
+
+fn main() {
+    let params = Arc::new(ContinuoParams::default());
+    let shared = Arc::new(SharedStatus::default());
+    let (audio_ends, mut worker) = audio_worker_channel(RATE);
+    let mut engine = AudioEngine::new(audio_ends, params.clone(), shared.clone(), RATE, BLOCK, false);
+    let transport = TransportSnapshot {
+        playing: true,
+        sample_rate_hz: RATE,
+        tempo_bpm: Some(120.0),
+        time_sig: Some((4, 4)),
+        pos_beats: Some(0.0),
+        bar_start_beats: Some(0.0),
+        pos_samples: Some(0),
+    };
+    let input: Vec<f32> = (0..BLOCK).map(|i| (i as f32 * 0.05).sin() * 0.25).collect();
+    let mut left = input.clone();
+    let mut right = input.clone();
+    let take: Vec<f32> = (0..BLOCK * BATCH * 2).map(|i| (i as f32 * 0.01).cos() * 0.5).collect();
+
+    // Start a take: trigger, answer as the worker would; with sync "now" it starts at once.
+    continuo::params::set_without_host(&params.sync, continuo::params::SyncMode::Now, RATE);
+    shared.generate_requested.store(true, Ordering::Relaxed);
+    engine.process(&mut [&mut left, &mut right], &transport, &[]);
+    let Some(AudioToWorker::Trigger { job_id, .. }) = worker.from_audio.try_pop() else {
+        panic!("the engine did not trigger");
+    };
+    worker.voices[0].push_slice(&take);
+    let _ = worker.to_audio.try_push(WorkerToAudio::Ready {
+        job_id,
+        voice_idx: 0,
+        num_stale_frames: 0,
+        num_frames: u64::MAX,
+    });
+
+    let mut engine_ns = Vec::with_capacity(NUM_BATCHES);
+    let mut copy_ns = Vec::with_capacity(NUM_BATCHES);
+    let mut scratch = vec![0.0f32; BLOCK * 2];
+    for _ in 0..NUM_BATCHES {
+        // Worker's share, outside the timer: refill the take, drain capture.
+        let vacant = worker.voices[0].vacant_len();
+        worker.voices[0].push_slice(&take[..vacant.min(take.len())]);
+        while worker.capture_audio.pop_slice(&mut scratch) > 0 {}
+        while worker.capture_blocks.try_pop().is_some() {}
+        while worker.from_audio.try_pop().is_some() {}
+
+        let started = Instant::now();
+        for _ in 0..BATCH {
+            left.copy_from_slice(&input);
+            right.copy_from_slice(&input);
+            engine.process(&mut [&mut left, &mut right], &transport, &[]);
+            black_box(&left);
+        }
+        engine_ns.push(started.elapsed().as_nanos() as f64 / BATCH as f64);
+
+        let started = Instant::now();
+        for _ in 0..BATCH {
+            left.copy_from_slice(&input);
+            right.copy_from_slice(&input);
+            black_box(&mut left);
+            black_box(&mut right);
+        }
+        copy_ns.push(started.elapsed().as_nanos() as f64 / BATCH as f64);
+    }
+    assert_eq!(shared.num_underruns.load(Ordering::Relaxed), 0, "the bench's take ran dry");
+    assert!(left.iter().zip(&input).any(|(a, b)| (a - b).abs() > 1e-3), "no take was playing");
+    engine_ns.sort_by(f64::total_cmp);
+    copy_ns.sort_by(f64::total_cmp);
+    let median = |v: &[f64]| v[v.len() / 2];
+    let budget_ns = BLOCK as f64 / RATE as f64 * 1e9;
+    println!("audio thread, 64-frame stereo block at 48 kHz, take playing ({NUM_BATCHES} batches of {BATCH}):");
+    println!("  plain copy of the block : {:8.1} ns (median), {:8.1} ns (best)", median(&copy_ns), copy_ns[0]);
+    println!("  Continuo process()      : {:8.1} ns (median), {:8.1} ns (best)", median(&engine_ns), engine_ns[0]);
+    println!("  ratio                   : {:8.1}x a plain copy", median(&engine_ns) / median(&copy_ns));
+    println!("  share of the block's real-time budget ({:.0} ns): {:.3}%", budget_ns, 100.0 * median(&engine_ns) / budget_ns);
+}
+

@@ -1,0 +1,263 @@
+//! `continuo`: the plugin's engine on files, offline.
+//!
+//! ```text
+//! continuo continue --model DIR --input riff.wav --bpm 120 --bars 4 --prompt "..." --out out.wav
+//! ```
+
+use continuo::offline::OfflineRenderer;
+use continuo::params::{clamp_prompt, set_without_host, ContinuoParams, SyncMode, MAX_PROMPT_BYTES};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage:
+  continuo continue --model DIR --input IN.wav --out OUT.wav [--bpm 120] [--bars 4]
+                    [--context-bars 4] [--time-sig 4/4] [--prompt TEXT] [--seed N]
+                    [--temperature T] [--top-k K] [--top-p P] [--guidance G]
+
+Plays IN.wav through the engine on a transport at --bpm, asks for --bars bars at the end of the
+input, and writes the input followed by the continuation to OUT.wav.";
+
+/// Block size the command line engine runs at, in frames.
+const BLOCK_FRAMES: usize = 512;
+
+struct Args {
+    model: PathBuf,
+    input: PathBuf,
+    out: PathBuf,
+    bpm: f64,
+    bars: u32,
+    context_bars: u32,
+    time_sig: (i32, i32),
+    prompt: String,
+    seed: u32,
+    temperature: Option<f32>,
+    top_k: Option<i32>,
+    top_p: Option<f32>,
+    guidance: Option<f32>,
+}
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+    match argv.next().as_deref() {
+        Some("continue") => {}
+        Some("-h" | "--help") | None => return Err(USAGE.into()),
+        Some(other) => return Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    }
+    let mut args = Args {
+        model: PathBuf::new(),
+        input: PathBuf::new(),
+        out: PathBuf::new(),
+        bpm: 120.0,
+        bars: 4,
+        context_bars: 4,
+        time_sig: (4, 4),
+        prompt: String::new(),
+        seed: 1,
+        temperature: None,
+        top_k: None,
+        top_p: None,
+        guidance: None,
+    };
+    while let Some(flag) = argv.next() {
+        let mut value = || argv.next().ok_or_else(|| format!("{flag} needs a value"));
+        let num_err = |what: &str, v: &str| format!("{what} must be a number, got {v:?}");
+        match flag.as_str() {
+            "--model" => args.model = value()?.into(),
+            "--input" => args.input = value()?.into(),
+            "--out" => args.out = value()?.into(),
+            "--bpm" => {
+                let v = value()?;
+                args.bpm = v.parse().map_err(|_| num_err("--bpm", &v))?;
+            }
+            "--bars" => {
+                let v = value()?;
+                args.bars = v.parse().map_err(|_| num_err("--bars", &v))?;
+            }
+            "--context-bars" => {
+                let v = value()?;
+                args.context_bars = v.parse().map_err(|_| num_err("--context-bars", &v))?;
+            }
+            "--time-sig" => {
+                let v = value()?;
+                let (n, d) = v.split_once('/').ok_or_else(|| format!("--time-sig looks like 3/4, got {v:?}"))?;
+                args.time_sig = (
+                    n.parse().map_err(|_| num_err("--time-sig", &v))?,
+                    d.parse().map_err(|_| num_err("--time-sig", &v))?,
+                );
+            }
+            "--prompt" => args.prompt = value()?,
+            "--seed" => {
+                let v = value()?;
+                args.seed = v.parse().map_err(|_| num_err("--seed", &v))?;
+            }
+            "--temperature" => {
+                let v = value()?;
+                args.temperature = Some(v.parse().map_err(|_| num_err("--temperature", &v))?);
+            }
+            "--top-k" => {
+                let v = value()?;
+                args.top_k = Some(v.parse().map_err(|_| num_err("--top-k", &v))?);
+            }
+            "--top-p" => {
+                let v = value()?;
+                args.top_p = Some(v.parse().map_err(|_| num_err("--top-p", &v))?);
+            }
+            "--guidance" => {
+                let v = value()?;
+                args.guidance = Some(v.parse().map_err(|_| num_err("--guidance", &v))?);
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown option {other:?}\n\n{USAGE}")),
+        }
+    }
+    if args.input.as_os_str().is_empty() || args.out.as_os_str().is_empty() {
+        return Err(format!("--input and --out are required\n\n{USAGE}"));
+    }
+    if !(args.bpm.is_finite() && args.bpm >= 20.0 && args.bpm <= 400.0) {
+        return Err(format!("--bpm {} is outside 20..400", args.bpm));
+    }
+    if args.bars == 0 || args.bars > 32 {
+        return Err(format!("--bars {} is outside 1..32", args.bars));
+    }
+    if args.time_sig.0 <= 0 || args.time_sig.1 <= 0 || args.time_sig.0 > 32 || args.time_sig.1 > 32 {
+        return Err("--time-sig must be like 4/4, 3/4 or 6/8".into());
+    }
+    Ok(args)
+}
+
+fn read_wav(path: &PathBuf) -> Result<(u32, Vec<Vec<f32>>), String> {
+    let mut reader = hound::WavReader::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let spec = reader.spec();
+    let num_channels = spec.channels as usize;
+    if num_channels == 0 {
+        return Err(format!("{} has no channels", path.display()));
+    }
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>(),
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1i64 << (spec.bits_per_sample - 1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()
+        }
+    }
+    .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
+    let mut channels = vec![Vec::with_capacity(samples.len() / num_channels); 2];
+    for frame in samples.chunks_exact(num_channels) {
+        channels[0].push(frame[0]);
+        channels[1].push(if num_channels > 1 { frame[1] } else { frame[0] });
+    }
+    Ok((spec.sample_rate, channels))
+}
+
+fn write_wav(path: &PathBuf, rate: u32, channels: &[Vec<f32>]) -> Result<(), String> {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    for i in 0..channels[0].len() {
+        for ch in channels {
+            writer.write_sample(ch[i]).map_err(|e| e.to_string())?;
+        }
+    }
+    writer.finalize().map_err(|e| e.to_string())
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let (rate, mut input) = read_wav(&args.input)?;
+    if !(22_050..=192_000).contains(&rate) {
+        return Err(format!("{} is at {rate} Hz; supported rates are 22.05 to 192 kHz", args.input.display()));
+    }
+    let params = Arc::new(ContinuoParams::default());
+    let mut prompt = args.prompt.clone();
+    if clamp_prompt(&mut prompt) {
+        eprintln!("note: the prompt was cut to {MAX_PROMPT_BYTES} bytes");
+    }
+    *params.prompt.write() = prompt;
+    let set_rate = rate as f32;
+    macro_rules! set {
+        ($param:expr, $value:expr) => {
+            set_without_host($param, $value, set_rate)
+        };
+    }
+    set!(&params.length_bars, args.bars as i32);
+    set!(&params.context_bars, args.context_bars.min(16) as i32);
+    set!(&params.seed, args.seed.min(99_999) as i32);
+    set!(&params.sync, SyncMode::Bar);
+    set!(&params.mix, 0.5);
+    if let Some(v) = args.temperature {
+        set!(&params.temperature, v);
+    }
+    if let Some(v) = args.top_k {
+        set!(&params.top_k, v);
+    }
+    if let Some(v) = args.top_p {
+        set!(&params.top_p, v);
+    }
+    if let Some(v) = args.guidance {
+        set!(&params.guidance, v);
+    }
+    let mut renderer = OfflineRenderer::new(params, rate as f32, BLOCK_FRAMES, args.bpm, args.time_sig)
+        .map_err(|e| format!("cannot start the engine: {e}"))?;
+    let model = renderer.load_model(&args.model, Duration::from_secs(120))?;
+    eprintln!("model: {model}");
+
+    // The input, padded to whole bars so the continuation starts on the next bar line.
+    let frames_per_bar = renderer.frames_per_bar();
+    let input_bars = (input[0].len() as f64 / frames_per_bar).ceil().max(1.0);
+    let input_frames = (input_bars * frames_per_bar).round() as usize;
+    for ch in &mut input {
+        ch.resize(input_frames, 0.0);
+    }
+    let take_frames = (args.bars as f64 * frames_per_bar).round() as usize;
+    let total = input_frames + take_frames;
+    let mut out = vec![vec![0.0f32; total]; 2];
+    out[0][..input_frames].copy_from_slice(&input[0]);
+    out[1][..input_frames].copy_from_slice(&input[1]);
+
+    let started = Instant::now();
+    let mut pos = 0;
+    while pos < total {
+        if pos == input_frames {
+            renderer.trigger();
+        }
+        let end = (pos + BLOCK_FRAMES).min(total);
+        // Stop each block at the end of the input so the trigger lands on the bar line.
+        let end = if pos < input_frames { end.min(input_frames) } else { end };
+        let (left, right) = out.split_at_mut(1);
+        let mut block: [&mut [f32]; 2] = [&mut left[0][pos..end], &mut right[0][pos..end]];
+        renderer.process(&mut block, &[]);
+        pos = end;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(error) = renderer.shared.text.lock().error.clone() {
+        return Err(error);
+    }
+    write_wav(&args.out, rate, &out)?;
+    let seconds = take_frames as f64 / rate as f64;
+    eprintln!(
+        "wrote {} ({:.2} s of continuation after {:.2} s of input) in {:.2} s: {:.1}x real time; underruns {}",
+        args.out.display(),
+        seconds,
+        input_frames as f64 / rate as f64,
+        elapsed,
+        (total as f64 / rate as f64) / elapsed.max(1e-9),
+        renderer.shared.num_underruns.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match parse(std::env::args().skip(1)).and_then(run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The egui panel: prompt, model folder, Generate / Stop, progress, every parameter, buffer
+//! health. GUI thread only; it never waits for the worker.
+
+use crate::engine::messages::WorkerCommand;
+use crate::engine::status::{Phase, SharedStatus};
+use crate::params::{clamp_prompt, ContinuoParams, MAX_PROMPT_BYTES};
+use crossbeam_channel::Sender;
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::context::gui::GuiContext;
+use nice_plug::prelude::*;
+use nice_plug_egui::widgets::ParamSlider;
+use nice_plug_egui::{
+    baseview::WindowSize, create_egui_editor, EguiEditor, EguiEditorState,
+    EguiNiceSettings, NiceEguiApp, RepaintNotifier,
+};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The panel's state. Lives on the GUI thread.
+pub struct Panel {
+    params: Arc<ContinuoParams>,
+    shared: Arc<SharedStatus>,
+    commands: Sender<WorkerCommand>,
+    gui: Option<GuiContext>,
+    /// The prompt as typed; written to the parameters on every change.
+    prompt: String,
+    prompt_note: Option<String>,
+    /// The model folder field.
+    model_dir: String,
+}
+
+/// Builds the editor. Not real-time safe.
+pub fn create(
+    params: Arc<ContinuoParams>,
+    shared: Arc<SharedStatus>,
+    commands: Sender<WorkerCommand>,
+) -> Option<EguiEditor<Panel>> {
+    let (width, height) = *params.editor_size.read();
+    let state = EguiEditorState::from_size(LogicalSize::new(width as f32, height as f32), 1.0);
+    let settings = EguiNiceSettings::new()
+        .with_tile("Continuo")
+        .with_resize_hint(
+            ResizeHint::resizable().with_min_logical_size(LogicalSize::new(560.0, 420.0)),
+        );
+    let prompt = params.prompt.read().clone();
+    let model_dir = params.model_dir.read().clone();
+    let panel = Panel {
+        prompt,
+        model_dir,
+        params,
+        shared,
+        commands,
+        gui: None,
+        prompt_note: None,
+    };
+    create_egui_editor(state, RepaintNotifier::new(), settings, panel)
+}
+
+impl NiceEguiApp for Panel {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        // The saved state may have changed since the last time the panel was open.
+        self.prompt = self.params.prompt.read().clone();
+        self.model_dir = self.params.model_dir.read().clone();
+        egui_ctx.set_visuals(egui::Visuals::dark());
+        self.gui = Some(gui);
+        Ok(())
+    }
+
+    fn resized(&mut self, new_size: WindowSize) {
+        let w = new_size.logical.width.round().max(1.0) as u32;
+        let h = new_size.logical.height.round().max(1.0) as u32;
+        *self.params.editor_size.write() = (w, h);
+    }
+
+    fn editor_closed(&mut self) {
+        self.gui = None;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        let Some(gui) = self.gui.clone() else {
+            return;
+        };
+        let setter = gui.param_setter();
+        // Keep repainting while something moves (progress, buffer health).
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("Continuo");
+            self.status_section(ui);
+            ui.separator();
+            self.prompt_section(ui);
+            ui.separator();
+            self.model_section(ui);
+            ui.separator();
+            self.transport_section(ui);
+            ui.separator();
+            self.params_section(ui, &setter);
+            ui.separator();
+            self.health_section(ui);
+        });
+    }
+}
+
+impl Panel {
+    fn status_section(&self, ui: &mut egui::Ui) {
+        let text = self.shared.text.lock().clone();
+        let phase = match self.shared.phase() {
+            Phase::NoModel => "No model",
+            Phase::LoadingModel => "Loading model",
+            Phase::Ready => "Ready",
+            Phase::Generating => "Generating",
+            Phase::Playing => "Playing",
+        };
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(phase).strong());
+            if !text.model.is_empty() {
+                ui.label(format!("· {}", text.model));
+            }
+        });
+        if !text.message.is_empty() {
+            ui.label(&text.message);
+        }
+        if let Some(error) = &text.error {
+            ui.colored_label(egui::Color32::from_rgb(240, 110, 100), error);
+        }
+    }
+
+    fn prompt_section(&mut self, ui: &mut egui::Ui) {
+        ui.label("Prompt");
+        let response = ui.add(
+            egui::TextEdit::multiline(&mut self.prompt)
+                .hint_text("dusty lo-fi keys, warm tape")
+                .desired_rows(2)
+                .desired_width(f32::INFINITY),
+        );
+        if response.changed() {
+            self.prompt_note = if clamp_prompt(&mut self.prompt) {
+                Some(format!("The prompt was cut to {MAX_PROMPT_BYTES} bytes."))
+            } else {
+                None
+            };
+            *self.params.prompt.write() = self.prompt.clone();
+        }
+        if let Some(note) = &self.prompt_note {
+            ui.small(note);
+        }
+    }
+
+    fn model_section(&mut self, ui: &mut egui::Ui) {
+        ui.label("Model folder (empty: the bundled default model)");
+        ui.horizontal(|ui| {
+            ui.add(egui::TextEdit::singleline(&mut self.model_dir).desired_width(ui.available_width() - 140.0));
+            if ui.button("Load").clicked() {
+                self.load_model();
+            }
+            if ui.button("Default").clicked() {
+                self.model_dir.clear();
+                self.load_model();
+            }
+        });
+        let found = crate::model::runtime::bundled_model_roots();
+        let mut picked = None;
+        for root in &found {
+            if let Ok(entries) = std::fs::read_dir(root) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.join(crate::model::manifest::MANIFEST_FILE).is_file() {
+                        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                        if ui.small_button(format!("Use bundled model “{name}”")).clicked() {
+                            picked = Some(path);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(path) = picked {
+            self.model_dir = path.display().to_string();
+            self.load_model();
+        }
+    }
+
+    fn load_model(&mut self) {
+        *self.params.model_dir.write() = self.model_dir.trim().to_string();
+        let _ = self
+            .commands
+            .try_send(WorkerCommand::LoadModel(PathBuf::from(self.model_dir.trim())));
+    }
+
+    fn transport_section(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if ui.button(egui::RichText::new("▶ Generate").strong()).clicked() {
+                self.shared.generate_requested.store(true, Ordering::Relaxed);
+            }
+            if ui.button("■ Stop").clicked() {
+                self.shared.stop_requested.store(true, Ordering::Relaxed);
+            }
+            let seed = self.shared.text.lock().last_seed;
+            if let Some(seed) = seed {
+                ui.label(format!("last seed {seed}"));
+            }
+        });
+        let phase = self.shared.phase();
+        if matches!(phase, Phase::Generating | Phase::Playing) {
+            let progress = self.shared.progress.load().clamp(0.0, 1.0);
+            let speed = self.shared.speed_x_realtime.load();
+            let eta = self.shared.eta_seconds.load();
+            let label = if speed > 0.0 {
+                format!("{:.0}% · {speed:.1}x real time · {eta:.1} s left", progress * 100.0)
+            } else {
+                format!("{:.0}% · measuring speed …", progress * 100.0)
+            };
+            ui.add(egui::ProgressBar::new(progress).text(label));
+        }
+    }
+
+    fn params_section(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let p = &self.params;
+        egui::Grid::new("params").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+            macro_rules! row {
+                ($label:expr, $param:expr) => {
+                    ui.label($label);
+                    ui.add(ParamSlider::for_param($param, setter).with_width(220.0));
+                    ui.end_row();
+                };
+            }
+            row!("Mix", &p.mix);
+            row!("Output gain", &p.output_gain);
+            row!("Temperature", &p.temperature);
+            row!("Top K", &p.top_k);
+            row!("Top P", &p.top_p);
+            row!("Guidance", &p.guidance);
+            row!("Context (bars)", &p.context_bars);
+            row!("Length (bars)", &p.length_bars);
+            row!("Sync", &p.sync);
+            row!("Loop", &p.loop_take);
+            row!("Seed (0 = new each take)", &p.seed);
+        });
+    }
+
+    fn health_section(&self, ui: &mut egui::Ui) {
+        let rate = self.shared.host_rate_hz.load().max(1.0);
+        let buffered = self.shared.num_buffered_frames.load(Ordering::Relaxed) as f32 / rate;
+        let underruns = self.shared.num_underruns.load(Ordering::Relaxed);
+        let dropped = self.shared.num_capture_dropped_frames.load(Ordering::Relaxed);
+        ui.horizontal(|ui| {
+            ui.label(format!("Buffer {buffered:.2} s"));
+            let colour = if underruns == 0 {
+                egui::Color32::from_rgb(120, 200, 120)
+            } else {
+                egui::Color32::from_rgb(240, 170, 80)
+            };
+            ui.colored_label(colour, format!("Underruns {underruns}"));
+            if dropped > 0 {
+                ui.label(format!("Capture dropped {dropped} frames"));
+            }
+            ui.label(format!("{:.1} kHz", rate / 1000.0));
+        });
+    }
+}

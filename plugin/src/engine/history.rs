@@ -1,0 +1,104 @@
+//! The rolling history of what the track played: input audio at host rate and MIDI notes, kept on
+//! the worker thread. Not real-time safe (the worker owns it).
+
+use super::{CaptureBlock, CapturedNote};
+
+/// Seconds of input kept: a minute covers 16 bars down to 64 BPM, with slack.
+pub const HISTORY_SECONDS: f64 = 64.0;
+
+/// Stereo input history in a circular buffer, plus the notes.
+pub struct History {
+    /// Interleaved stereo, circular.
+    audio: Vec<f32>,
+    capacity_frames: usize,
+    /// Frames written since the start (the write position is `total_frames % capacity_frames`).
+    total_frames: u64,
+    /// Most recent transport seen, for context length in bars.
+    pub last_block: Option<CaptureBlock>,
+    /// Notes seen within the kept window.
+    notes: Vec<CapturedNote>,
+}
+
+impl History {
+    pub fn new(host_rate_hz: f32) -> Self {
+        let capacity_frames = (host_rate_hz.max(1.0) as f64 * HISTORY_SECONDS) as usize;
+        Self {
+            audio: vec![0.0; capacity_frames * 2],
+            capacity_frames,
+            total_frames: 0,
+            last_block: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Appends interleaved stereo frames.
+    pub fn push_audio(&mut self, interleaved: &[f32]) {
+        for frame in interleaved.chunks_exact(2) {
+            let idx = (self.total_frames % self.capacity_frames as u64) as usize * 2;
+            self.audio[idx] = frame[0];
+            self.audio[idx + 1] = frame[1];
+            self.total_frames += 1;
+        }
+    }
+
+    pub fn push_note(&mut self, note: CapturedNote) {
+        let oldest = self.total_frames.saturating_sub(self.capacity_frames as u64);
+        if self.notes.len() > 4096 {
+            self.notes.retain(|n| n.frame_idx >= oldest);
+        }
+        self.notes.push(note);
+    }
+
+    /// Frames written since activation.
+    pub fn total_frames(&self) -> u64 {
+        self.total_frames
+    }
+
+    /// The last `num_frames` frames (fewer if the history is shorter), interleaved stereo.
+    pub fn last_frames(&self, num_frames: usize) -> Vec<f32> {
+        let available = (self.total_frames.min(self.capacity_frames as u64)) as usize;
+        let n = num_frames.min(available);
+        let mut out = Vec::with_capacity(n * 2);
+        let start = self.total_frames - n as u64;
+        for i in 0..n as u64 {
+            let idx = ((start + i) % self.capacity_frames as u64) as usize * 2;
+            out.push(self.audio[idx]);
+            out.push(self.audio[idx + 1]);
+        }
+        out
+    }
+
+    /// Notes whose frame index is within the last `num_frames` frames.
+    pub fn last_notes(&self, num_frames: usize) -> Vec<CapturedNote> {
+        let start = self.total_frames.saturating_sub(num_frames as u64);
+        self.notes.iter().copied().filter(|n| n.frame_idx >= start).collect()
+    }
+
+    /// Forgets everything (transport jump backwards, re-activation).
+    pub fn clear(&mut self) {
+        self.total_frames = 0;
+        self.notes.clear();
+        self.last_block = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    mod last_frames {
+        use super::*;
+
+        #[test]
+        fn returns_the_newest_frames_in_order_across_the_wrap() {
+            let mut h = History::new(1.0 / 16.0); // capacity of 4 frames
+            h.capacity_frames = 4;
+            h.audio = vec![0.0; 8];
+            for i in 0..6 {
+                h.push_audio(&[i as f32, -(i as f32)]);
+            }
+            assert_eq!(h.last_frames(3), vec![3.0, -3.0, 4.0, -4.0, 5.0, -5.0]);
+            assert_eq!(h.last_frames(10).len(), 8);
+        }
+    }
+}

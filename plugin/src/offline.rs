@@ -1,0 +1,119 @@
+//! The engine without a host: the same audio-thread engine and worker, driven block by block on
+//! a synthetic transport in offline mode. The command line tool and the tests use it.
+
+use crate::audio::grid::TransportSnapshot;
+use crate::audio::AudioEngine;
+use crate::engine::messages::WorkerCommand;
+use crate::engine::status::{Phase, SharedStatus};
+use crate::engine::{audio_worker_channel, Engine};
+use crate::params::ContinuoParams;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A host stand-in: a transport that starts at bar 1 and plays, and an engine in offline mode.
+pub struct OfflineRenderer {
+    pub params: Arc<ContinuoParams>,
+    pub shared: Arc<SharedStatus>,
+    engine: Engine,
+    audio: AudioEngine,
+    sample_rate_hz: f32,
+    tempo_bpm: f64,
+    time_sig: (i32, i32),
+    pos_samples: i64,
+}
+
+impl OfflineRenderer {
+    /// Starts the worker and the audio side. Not real-time safe.
+    pub fn new(
+        params: Arc<ContinuoParams>,
+        sample_rate_hz: f32,
+        max_block_frames: usize,
+        tempo_bpm: f64,
+        time_sig: (i32, i32),
+    ) -> std::io::Result<Self> {
+        crate::params::reset_smoothers_without_host(&params, sample_rate_hz);
+        let shared = Arc::new(SharedStatus::default());
+        let engine = Engine::spawn(params.clone(), shared.clone())?;
+        let (audio_ends, worker_ends) = audio_worker_channel(sample_rate_hz);
+        engine.send(WorkerCommand::Rewire(Box::new(worker_ends)));
+        let audio = AudioEngine::new(audio_ends, params.clone(), shared.clone(), sample_rate_hz, max_block_frames, true);
+        Ok(Self {
+            params,
+            shared,
+            engine,
+            audio,
+            sample_rate_hz,
+            tempo_bpm,
+            time_sig,
+            pos_samples: 0,
+        })
+    }
+
+    /// Loads a model and waits for the outcome: Ok with the model's description, or the error
+    /// the panel would show.
+    pub fn load_model(&mut self, dir: &Path, timeout: Duration) -> Result<String, String> {
+        self.shared.text.lock().error = None;
+        self.shared.set_phase(Phase::LoadingModel);
+        if !self.engine.send(WorkerCommand::LoadModel(dir.to_path_buf())) {
+            return Err("the engine's command queue is full".into());
+        }
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            std::thread::sleep(Duration::from_millis(2));
+            let phase = self.shared.phase();
+            let text = self.shared.text.lock().clone();
+            if let Some(error) = text.error {
+                return Err(error);
+            }
+            if phase == Phase::Ready {
+                return Ok(text.model);
+            }
+            if phase == Phase::NoModel {
+                return Err(text.message);
+            }
+        }
+        Err(format!("the model did not load within {} s", timeout.as_secs()))
+    }
+
+    /// The transport at the current position.
+    pub fn transport(&self) -> TransportSnapshot {
+        let frames_per_beat = self.sample_rate_hz as f64 * 60.0 / self.tempo_bpm;
+        let pos_beats = self.pos_samples as f64 / frames_per_beat;
+        let bar_len = self.time_sig.0 as f64 * 4.0 / self.time_sig.1 as f64;
+        TransportSnapshot {
+            playing: true,
+            sample_rate_hz: self.sample_rate_hz,
+            tempo_bpm: Some(self.tempo_bpm),
+            time_sig: Some(self.time_sig),
+            pos_beats: Some(pos_beats),
+            bar_start_beats: Some((pos_beats / bar_len).floor() * bar_len),
+            pos_samples: Some(self.pos_samples),
+        }
+    }
+
+    /// Asks for a take, as the panel's Generate button does; it is picked up by the next block.
+    pub fn trigger(&self) {
+        self.shared.generate_requested.store(true, Ordering::Relaxed);
+    }
+
+    /// Processes one block in place and advances the transport.
+    pub fn process(&mut self, channels: &mut [&mut [f32]], notes: &[(u32, u8, u8, bool)]) {
+        let transport = self.transport();
+        let n = channels.first().map_or(0, |c| c.len());
+        self.audio.process(channels, &transport, notes);
+        self.pos_samples += n as i64;
+    }
+
+    /// Frames per bar at this tempo and metre.
+    pub fn frames_per_bar(&self) -> f64 {
+        let bar_len = self.time_sig.0 as f64 * 4.0 / self.time_sig.1 as f64;
+        bar_len * self.sample_rate_hz as f64 * 60.0 / self.tempo_bpm
+    }
+
+    /// Where the transport is, in frames from the start.
+    pub fn pos_samples(&self) -> i64 {
+        self.pos_samples
+    }
+}

@@ -1,0 +1,229 @@
+//! Every automatable parameter and every value saved with the project.
+//!
+//! Parameter ids are short, stable and never renamed: saved projects and automation lanes refer to
+//! them. Values are read with `.value()` (an atomic load) from any thread. Real-time safe.
+
+use nice_plug::prelude::*;
+use parking_lot::RwLock;
+use std::sync::Arc;
+
+/// Longest prompt kept, in bytes. A prompt is a sentence or two; anything longer is almost
+/// certainly a paste accident and would bloat every saved project, so it is cut (on a character
+/// boundary) and the panel says so.
+pub const MAX_PROMPT_BYTES: usize = 2048;
+
+/// Default editor size in logical pixels: room for the prompt, the controls and the status lines.
+pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (720, 520);
+
+/// Where a new take starts relative to the host's musical grid.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// As soon as the take is ready.
+    #[id = "now"]
+    #[name = "Now"]
+    Now,
+    /// On the next beat after the take is ready.
+    #[id = "beat"]
+    #[name = "Next beat"]
+    Beat,
+    /// On the next bar line after the take is ready.
+    #[id = "bar"]
+    #[name = "Next bar"]
+    Bar,
+}
+
+/// The plugin's parameters and persisted fields.
+#[derive(Params)]
+pub struct ContinuoParams {
+    /// Blend of dry input and generated audio: 0 = dry only, 0.5 = both at unity, 1 = take only.
+    #[id = "mix"]
+    pub mix: FloatParam,
+    /// Output gain in dB applied after the mix; smoothed.
+    #[id = "gain"]
+    pub output_gain: FloatParam,
+    /// Sampling temperature.
+    #[id = "temp"]
+    pub temperature: FloatParam,
+    /// Top-k sampling; 0 disables it.
+    #[id = "topk"]
+    pub top_k: IntParam,
+    /// Top-p (nucleus) sampling; 1 disables it.
+    #[id = "topp"]
+    pub top_p: FloatParam,
+    /// Classifier-free guidance scale (families without guidance ignore it).
+    #[id = "guide"]
+    pub guidance: FloatParam,
+    /// How many bars before the trigger form the prompt.
+    #[id = "ctxbars"]
+    pub context_bars: IntParam,
+    /// How many bars to generate.
+    #[id = "lenbars"]
+    pub length_bars: IntParam,
+    /// Grid point a take starts on.
+    #[id = "sync"]
+    pub sync: EnumParam<SyncMode>,
+    /// Loop the take until stopped.
+    #[id = "loop"]
+    pub loop_take: BoolParam,
+    /// Trigger: a rising edge starts a job.
+    #[id = "gen"]
+    pub generate: BoolParam,
+    /// Random seed; 0 draws a fresh seed for every take (each take records the seed it used).
+    #[id = "seed"]
+    pub seed: IntParam,
+
+    /// The text prompt. GUI and worker threads; not real-time safe (locks).
+    #[persist = "prompt"]
+    pub prompt: RwLock<String>,
+    /// The model folder chosen by the user; empty means the bundled default model.
+    #[persist = "model-dir"]
+    pub model_dir: RwLock<String>,
+    /// Editor size in logical pixels (width, height).
+    #[persist = "editor-size"]
+    pub editor_size: RwLock<(u32, u32)>,
+}
+
+impl Default for ContinuoParams {
+    fn default() -> Self {
+        Self {
+            mix: FloatParam::new("Mix", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_smoother(SmoothingStyle::Linear(20.0))
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage()),
+            output_gain: FloatParam::new(
+                "Output Gain",
+                0.0,
+                FloatRange::Linear {
+                    min: -60.0,
+                    max: 12.0,
+                },
+            )
+            .with_smoother(SmoothingStyle::Linear(20.0))
+            .with_unit(" dB")
+            .with_step_size(0.1),
+            temperature: FloatParam::new(
+                "Temperature",
+                1.0,
+                FloatRange::Linear { min: 0.05, max: 2.0 },
+            )
+            .with_step_size(0.01),
+            top_k: IntParam::new("Top K", 250, IntRange::Linear { min: 0, max: 2048 }),
+            top_p: FloatParam::new("Top P", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_step_size(0.01),
+            guidance: FloatParam::new("Guidance", 3.0, FloatRange::Linear { min: 0.0, max: 10.0 })
+                .with_step_size(0.1),
+            context_bars: IntParam::new("Context", 4, IntRange::Linear { min: 0, max: 16 })
+                .with_unit(" bars"),
+            length_bars: IntParam::new("Length", 4, IntRange::Linear { min: 1, max: 32 })
+                .with_unit(" bars"),
+            sync: EnumParam::new("Sync", SyncMode::Bar),
+            loop_take: BoolParam::new("Loop", false),
+            generate: BoolParam::new("Generate", false),
+            seed: IntParam::new("Seed", 0, IntRange::Linear { min: 0, max: 99_999 }),
+            prompt: RwLock::new(String::new()),
+            model_dir: RwLock::new(String::new()),
+            editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
+        }
+    }
+}
+
+/// Cuts `prompt` to at most [`MAX_PROMPT_BYTES`] on a character boundary. Returns whether it cut.
+/// Not real-time safe.
+pub fn clamp_prompt(prompt: &mut String) -> bool {
+    if prompt.len() <= MAX_PROMPT_BYTES {
+        return false;
+    }
+    let mut end = MAX_PROMPT_BYTES;
+    while !prompt.is_char_boundary(end) {
+        end -= 1;
+    }
+    prompt.truncate(end);
+    true
+}
+
+/// A snapshot of every musical control, taken on the audio thread when a job is triggered.
+/// Plain values only, so it crosses threads in a lock-free ring. Real-time safe.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JobSettings {
+    pub temperature: f32,
+    pub top_k: u32,
+    pub top_p: f32,
+    pub guidance: f32,
+    pub context_bars: u32,
+    pub length_bars: u32,
+    pub sync: SyncMode,
+    pub loop_take: bool,
+    /// 0 = draw a fresh seed.
+    pub seed: u32,
+}
+
+impl ContinuoParams {
+    /// Reads the musical controls, clamped to their ranges (a saved state or a host may hand
+    /// over values outside them, and NaN). Real-time safe (atomic loads only).
+    pub fn job_settings(&self) -> JobSettings {
+        let finite_or = |v: f32, default: f32| if v.is_finite() { v } else { default };
+        JobSettings {
+            temperature: finite_or(self.temperature.value(), 1.0).clamp(0.05, 2.0),
+            top_k: self.top_k.value().clamp(0, 2048) as u32,
+            top_p: finite_or(self.top_p.value(), 1.0).clamp(0.0, 1.0),
+            guidance: finite_or(self.guidance.value(), 3.0).clamp(0.0, 10.0),
+            context_bars: self.context_bars.value().clamp(0, 16) as u32,
+            length_bars: self.length_bars.value().clamp(1, 32) as u32,
+            sync: self.sync.value(),
+            loop_take: self.loop_take.value(),
+            seed: self.seed.value().clamp(0, 99_999) as u32,
+        }
+    }
+}
+
+/// Sets a parameter's plain value where no host is present (the command line tool and tests),
+/// and snaps its smoother to the new value at `sample_rate_hz`. A plugin inside a host never
+/// calls this: the host owns parameter changes there. Not real-time safe.
+pub fn set_without_host<P: Param>(param: &P, value: P::Plain, sample_rate_hz: f32) {
+    let normalized = param.preview_normalized(value);
+    let ptr = param.as_ptr();
+    // SAFETY: `ptr` points at `param`, which the caller borrows for the whole call; the setters
+    // only store atomics and reset the smoother. nice-plug's wrappers use these for the host.
+    unsafe {
+        ptr._internal_set_normalized_value(normalized);
+        ptr._internal_update_smoother(sample_rate_hz, true);
+    }
+}
+
+/// Snaps every parameter's smoother to its current value at `sample_rate_hz`, as a host's wrapper
+/// does on activation. For the command line tool and tests only. Not real-time safe.
+pub fn reset_smoothers_without_host(params: &ContinuoParams, sample_rate_hz: f32) {
+    for (_, ptr, _) in params.param_map() {
+        // SAFETY: the pointers come from `params`, borrowed for the whole call.
+        unsafe { ptr._internal_update_smoother(sample_rate_hz, true) };
+    }
+}
+
+/// Shared handle type used by the plugin, the editor and the worker.
+pub type SharedParams = Arc<ContinuoParams>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    mod clamp_prompt {
+        use super::*;
+
+        #[test]
+        fn keeps_short_prompts() {
+            let mut prompt = String::from("dusty lo-fi keys");
+            assert!(!clamp_prompt(&mut prompt));
+            assert_eq!(prompt, "dusty lo-fi keys");
+        }
+
+        #[test]
+        fn cuts_on_a_char_boundary() {
+            let mut prompt = "é".repeat(MAX_PROMPT_BYTES);
+            assert!(clamp_prompt(&mut prompt));
+            assert!(prompt.len() <= MAX_PROMPT_BYTES);
+            assert!(prompt.len() >= MAX_PROMPT_BYTES - 1);
+            assert!(prompt.chars().all(|c| c == 'é'));
+        }
+    }
+}

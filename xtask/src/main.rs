@@ -1,0 +1,336 @@
+//! `cargo xtask`: set-up, bundling, installing, the demo, the tests and the benchmarks.
+//!
+//! Every command does the set-up it needs, so a fresh machine needs only Rust and Python 3.
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ORT_VERSION: &str = "1.31.1";
+const ORT_LIBRARY: &str = "libonnxruntime.so.1.31.1";
+/// The wheel the runtime library comes from: fixed Python and platform tags so every machine
+/// fetches the same file, whatever its own Python.
+const ORT_WHEEL: &str = "onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl";
+const ORT_WHEEL_SHA256: &str = "5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f";
+const ORT_LIBRARY_SHA256: &str = "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3";
+/// Files copied from the wheel beside the library: its licence and third-party notices.
+const ORT_NOTICES: [(&str, &str); 2] = [
+    ("onnxruntime/LICENSE", "ONNXRUNTIME-LICENSE"),
+    ("onnxruntime/ThirdPartyNotices.txt", "ONNXRUNTIME-ThirdPartyNotices.txt"),
+];
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  setup                 fetch ONNX Runtime 1.31.1 from its PyPI wheel (sha256-checked, cached)
+  bundle continuo [--release]
+                        build continuo.vst3 and continuo-clap/continuo.clap in target/bundled,
+                        each with ONNX Runtime and the bundled models beside the plugin binary
+  install               bundle (release) and copy to ~/.vst3 and ~/.clap
+  demo                  the main job: bundle and run the command line engine on the demo riff
+  test                  every test: Rust unit and integration tests, the CLAP host harness and
+                        the Python host tests (pedalboard, DawDreamer)
+  bench                 the audio thread's cost per 64-frame block next to a plain copy";
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "setup" => setup(&root).map(|lib| println!("ONNX Runtime {ORT_VERSION}: {}", lib.display())),
+        "bundle" => bundle(&root, &rest),
+        "install" => install(&root),
+        "demo" => demo(&root),
+        "test" => test(&root, &rest),
+        "bench" => bench(&root),
+        _ => {
+            println!("{USAGE}");
+            if command.is_empty() || command == "help" || command == "--help" {
+                Ok(())
+            } else {
+                bail!("unknown command {command:?}")
+            }
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {cmd:?}");
+    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = fs::File::open(path).with_context(|| format!("open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Makes sure the runtime library is in `.cache/`, fetching and checking it when not.
+fn setup(root: &Path) -> Result<PathBuf> {
+    let cache = root.join(".cache").join(format!("onnxruntime-{ORT_VERSION}"));
+    let lib = cache.join(ORT_LIBRARY);
+    let notices_present = ORT_NOTICES.iter().all(|(_, n)| cache.join(n).is_file());
+    if notices_present && lib.is_file() && sha256_file(&lib)? == ORT_LIBRARY_SHA256 {
+        return Ok(lib);
+    }
+    let downloads = root.join(".cache").join("downloads");
+    fs::create_dir_all(&downloads)?;
+    let wheel = downloads.join(ORT_WHEEL);
+    if !wheel.is_file() || sha256_file(&wheel)? != ORT_WHEEL_SHA256 {
+        run(Command::new(python()).args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--implementation",
+            "cp",
+            &format!("onnxruntime=={ORT_VERSION}"),
+            "-d",
+        ])
+        .arg(&downloads))
+        .context("fetching the ONNX Runtime wheel from PyPI (needs Python 3 with pip)")?;
+    }
+    let found = sha256_file(&wheel)?;
+    if found != ORT_WHEEL_SHA256 {
+        bail!("{} has sha256 {found}, expected {ORT_WHEEL_SHA256}: refusing to use it", wheel.display());
+    }
+    fs::create_dir_all(&cache)?;
+    let mut archive = zip::ZipArchive::new(fs::File::open(&wheel)?)?;
+    let mut extract = |name: &str, dest: &Path| -> Result<()> {
+        let mut entry = archive.by_name(name).with_context(|| format!("{name} is not in the wheel"))?;
+        let tmp = dest.with_extension("part");
+        let mut out = fs::File::create(&tmp)?;
+        std::io::copy(&mut entry, &mut out)?;
+        fs::rename(&tmp, dest)?;
+        Ok(())
+    };
+    extract(&format!("onnxruntime/capi/{ORT_LIBRARY}"), &lib)?;
+    for (name, dest) in ORT_NOTICES {
+        extract(name, &cache.join(dest))?;
+    }
+    let found = sha256_file(&lib)?;
+    if found != ORT_LIBRARY_SHA256 {
+        bail!("{} has sha256 {found}, expected {ORT_LIBRARY_SHA256}", lib.display());
+    }
+    eprintln!("ONNX Runtime {ORT_VERSION} ready at {}", lib.display());
+    Ok(lib)
+}
+
+/// Hard-links (or copies) a file, replacing the destination.
+fn place(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let _ = fs::remove_file(to);
+    if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to).with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts the runtime library, its notices and the default model beside a plugin binary.
+/// `default_model` overrides `models/default` (the test bundles carry the test model).
+fn furnish(root: &Path, binary_dir: &Path, models_dir: &Path, default_model: Option<&Path>) -> Result<()> {
+    let lib = setup(root)?;
+    let cache = lib.parent().unwrap();
+    place(&lib, &binary_dir.join(ORT_LIBRARY))?;
+    for (_, notice) in ORT_NOTICES {
+        place(&cache.join(notice), &binary_dir.join(notice))?;
+    }
+    let shipped = root.join("models").join("default");
+    let default_model = default_model.unwrap_or(&shipped);
+    if default_model.join("continuo.toml").is_file() {
+        let _ = fs::remove_dir_all(models_dir.join("default"));
+        copy_dir(default_model, &models_dir.join("default"))?;
+    }
+    Ok(())
+}
+
+/// Lays out `<out>/continuo.vst3` and `<out>/continuo-clap/continuo.clap` around one plugin
+/// binary (nice-plug exports both formats from the same library).
+fn assemble(root: &Path, plugin_so: &Path, out: &Path, default_model: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
+    let vst3 = out.join("continuo.vst3");
+    let vst3_bin_dir = vst3.join("Contents").join("x86_64-linux");
+    fs::create_dir_all(&vst3_bin_dir)?;
+    fs::copy(plugin_so, vst3_bin_dir.join("continuo.so"))?;
+    furnish(root, &vst3_bin_dir, &vst3.join("Contents").join("Resources").join("models"), default_model)?;
+    let clap_dir = out.join("continuo-clap");
+    fs::create_dir_all(&clap_dir)?;
+    let clap = clap_dir.join("continuo.clap");
+    fs::copy(plugin_so, &clap)?;
+    furnish(root, &clap_dir, &clap_dir.join("models"), default_model)?;
+    Ok((vst3, clap))
+}
+
+fn bundle(root: &Path, args: &[String]) -> Result<()> {
+    setup(root)?;
+    let mut nice_args = vec!["bundle".to_string()];
+    if args.is_empty() {
+        nice_args.push("continuo".into());
+    }
+    nice_args.extend(args.iter().cloned());
+    nice_plug_xtask::main_with_args("cargo xtask", nice_args)?;
+    std::env::set_current_dir(root)?;
+    let bundled = root.join("target").join("bundled");
+    // nice-plug-xtask writes continuo.clap and continuo.vst3; the CLAP gets a folder of its own
+    // so the runtime library and models can travel beside it.
+    let loose_clap = bundled.join("continuo.clap");
+    let profile = if args.iter().any(|a| a == "--release") { "release" } else { "debug" };
+    let so = root.join("target").join(profile).join("libcontinuo.so");
+    let (vst3, clap) = assemble(root, &so, &bundled, None)?;
+    let _ = fs::remove_file(&loose_clap);
+    // The command line tool finds the runtime library beside itself too.
+    let cli_dir = bundled.clone();
+    furnish(root, &cli_dir, &cli_dir.join("models"), None)?;
+    println!("bundled:\n  {}\n  {}\n  {}", vst3.display(), clap.display(), bundled.join("continuo").display());
+    Ok(())
+}
+
+fn install(root: &Path) -> Result<()> {
+    bundle(root, &["continuo".into(), "--release".into()])?;
+    let home = PathBuf::from(std::env::var("HOME").context("HOME is not set")?);
+    let bundled = root.join("target").join("bundled");
+    let vst3_dest = home.join(".vst3").join("continuo.vst3");
+    let clap_dest = home.join(".clap").join("continuo");
+    let _ = fs::remove_dir_all(&vst3_dest);
+    let _ = fs::remove_dir_all(&clap_dest);
+    copy_dir(&bundled.join("continuo.vst3"), &vst3_dest)?;
+    copy_dir(&bundled.join("continuo-clap"), &clap_dest)?;
+    println!("installed:\n  {}\n  {}", vst3_dest.display(), clap_dest.join("continuo.clap").display());
+    Ok(())
+}
+
+/// The Python environment for model scripts and host tests, made once and refreshed when the
+/// requirements change.
+fn venv(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(".venv");
+    let py = venv.join("bin").join("python");
+    if !py.is_file() {
+        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
+    }
+    let requirements = root.join("tests").join("host").join("requirements.txt");
+    let wanted = sha256_file(&requirements)?;
+    let stamp = venv.join("continuo-requirements.sha256");
+    if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        run(Command::new(&py).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements))?;
+        fs::write(&stamp, &wanted)?;
+    }
+    Ok(py)
+}
+
+fn test_models(root: &Path, py: &Path) -> Result<PathBuf> {
+    let out = root.join("target").join("test-models");
+    run(Command::new(py).arg(root.join("tests/models/make_test_models.py")).arg(&out))?;
+    Ok(out)
+}
+
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    let lib = setup(root)?;
+    let py = venv(root)?;
+    let models = test_models(root, &py)?;
+    // The plugin under test: a debug build in which any allocation inside process() aborts.
+    run(Command::new("cargo").args(["build", "-p", "continuo", "--features", "assert_process_allocs"]))?;
+    let test_bundles = root.join("target").join("test-bundles");
+    let (vst3, clap) = assemble(
+        root,
+        &root.join("target/debug/libcontinuo.so"),
+        &test_bundles,
+        Some(&models.join("tone")),
+    )?;
+    let envs = [
+        ("CONTINUO_TEST_CLAP", clap.clone()),
+        ("CONTINUO_TEST_VST3", vst3.clone()),
+        ("CONTINUO_TEST_MODELS", models.clone()),
+        ("CONTINUO_TEST_ORT_LIBRARY", lib.clone()),
+    ];
+    let mut cargo_test = Command::new("cargo");
+    cargo_test.args(["test", "--workspace", "--features", "continuo/assert_process_allocs"]);
+    cargo_test.args(extra);
+    cargo_test.envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
+    run(&mut cargo_test)?;
+    let mut pytest = Command::new(&py);
+    pytest.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]).arg(root.join("tests/host"));
+    pytest.envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
+    run(&mut pytest)?;
+    Ok(())
+}
+
+fn demo(root: &Path) -> Result<()> {
+    bundle(root, &["continuo".into(), "--release".into()])?;
+    let py = venv(root)?;
+    let models = test_models(root, &py)?;
+    let out_dir = root.join("out");
+    fs::create_dir_all(&out_dir)?;
+    let cli = root.join("target/bundled/continuo");
+    let default_model = root.join("target/bundled/models/default");
+    let model = if default_model.join("continuo.toml").is_file() {
+        default_model
+    } else {
+        eprintln!(
+            "note: no default model is bundled yet; the demo runs the engine with the tone-test model"
+        );
+        models.join("tone")
+    };
+    let out = out_dir.join("demo-continuation.wav");
+    run(Command::new(&cli)
+        .args(["continue", "--model"])
+        .arg(&model)
+        .arg("--input")
+        .arg(root.join("assets/demo-riff.wav"))
+        .args(["--bpm", "120", "--bars", "4", "--prompt", "warm electric piano", "--out"])
+        .arg(&out))?;
+    println!("demo written to {}", out.display());
+    Ok(())
+}
+
+fn bench(root: &Path) -> Result<()> {
+    run(Command::new("cargo")
+        .current_dir(root)
+        .args(["bench", "-p", "continuo", "--bench", "audio_block"]))
+}
