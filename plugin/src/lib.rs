@@ -17,7 +17,6 @@ use engine::Engine;
 use nice_plug::prelude::*;
 use params::{clamp_prompt, ContinuoParams, MAX_PROMPT_BYTES};
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Most note events handled per block; a block with more keeps the first ones for capture (the
@@ -30,8 +29,6 @@ pub struct Continuo {
     /// The worker; started on the first activation so that scanning a plugin starts no thread.
     engine: EngineSlot,
     audio: Option<AudioEngine>,
-    /// The model folder last sent to the worker, to notice a restored state naming another.
-    requested_model_dir: Option<String>,
 }
 
 /// The worker and its command queue. The queue exists from the start so the panel can be built
@@ -54,7 +51,6 @@ impl Default for Continuo {
                 engine: None,
             },
             audio: None,
-            requested_model_dir: None,
         }
     }
 }
@@ -143,6 +139,12 @@ impl Plugin for Continuo {
             }
         }
         let offline = buffer_config.process_mode == ProcessMode::Offline;
+        nice_log!(
+            "continuo: activated at {} Hz, blocks up to {} frames, {:?} processing",
+            buffer_config.sample_rate,
+            buffer_config.max_buffer_size,
+            buffer_config.process_mode
+        );
         let (audio_ends, worker_ends) = engine::audio_worker_channel(buffer_config.sample_rate);
         self.send(WorkerCommand::Rewire(Box::new(worker_ends)));
         self.audio = Some(AudioEngine::new(
@@ -153,11 +155,6 @@ impl Plugin for Continuo {
             buffer_config.max_buffer_size.max(1) as usize,
             offline,
         ));
-        let model_dir = self.params.model_dir.read().clone();
-        if self.requested_model_dir.as_deref() != Some(model_dir.as_str()) {
-            self.send(WorkerCommand::LoadModel(PathBuf::from(&model_dir)));
-            self.requested_model_dir = Some(model_dir);
-        }
         true
     }
 

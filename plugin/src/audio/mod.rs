@@ -94,6 +94,7 @@ impl AudioEngine {
             num_stale: 0,
             num_consumed: 0,
         };
+        let generate_on = params.generate.value();
         Self {
             ends,
             params,
@@ -104,7 +105,8 @@ impl AudioEngine {
             voices: [free(), free()],
             next_job_id: 1,
             pending: None,
-            generate_was_on: false,
+            // A state saved with Generate on must not start a take by itself on load.
+            generate_was_on: generate_on,
             wet: vec![0.0; max_block_frames * 2],
             scratch: vec![0.0; max_block_frames * 2],
             capture_scratch: vec![0.0; max_block_frames * 2],
@@ -149,6 +151,9 @@ impl AudioEngine {
             start += len;
         }
         self.publish_buffer_health();
+        self.shared
+            .num_processed_frames
+            .fetch_add(num_frames as u64, Ordering::Relaxed);
     }
 
     fn handle_controls(&mut self, transport: &TransportSnapshot) {
@@ -286,8 +291,10 @@ impl AudioEngine {
         // Mix: dry and wet gains from the blend law, then the output gain, both smoothed.
         let stereo_out = channels.len() >= 2;
         for i in 0..len {
-            let mix = self.params.mix.smoothed.next();
-            let gain_db = self.params.output_gain.smoothed.next();
+            // A saved state can carry values outside the ranges (nice-plug stores them as they
+            // come): clamp what reaches the audio.
+            let mix = finite_or(self.params.mix.smoothed.next(), 0.5).clamp(0.0, 1.0);
+            let gain_db = finite_or(self.params.output_gain.smoothed.next(), 0.0).clamp(-60.0, 12.0);
             let gain = db_to_gain(gain_db);
             let dry_gain = (2.0 * (1.0 - mix)).min(1.0) * gain;
             let wet_gain = (2.0 * mix).min(1.0) * gain;
@@ -549,6 +556,15 @@ fn advance(transport: &TransportSnapshot, offset: usize) -> TransportSnapshot {
         t.pos_samples = t.pos_samples.map(|s| s + offset as i64);
     }
     t
+}
+
+/// `v`, or `default` when `v` is NaN or infinite. Real-time safe.
+fn finite_or(v: f32, default: f32) -> f32 {
+    if v.is_finite() {
+        v
+    } else {
+        default
+    }
 }
 
 /// Decibels to linear gain. Real-time safe.

@@ -185,7 +185,7 @@ impl Panel {
     }
 
     fn load_model(&mut self) {
-        *self.params.model_dir.write() = self.model_dir.trim().to_string();
+        // The worker records the folder in the saved state once it has it.
         let _ = self
             .commands
             .try_send(WorkerCommand::LoadModel(PathBuf::from(self.model_dir.trim())));

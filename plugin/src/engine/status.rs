@@ -70,6 +70,9 @@ pub struct SharedStatus {
     pub num_capture_dropped_frames: AtomicU64,
     /// Audio thread: frames buffered ahead for the playing (or armed) take.
     pub num_buffered_frames: AtomicU64,
+    /// Audio thread: frames processed since activation, so the worker can measure how fast the
+    /// host consumes audio (faster than real time when it freewheels).
+    pub num_processed_frames: AtomicU64,
     /// Audio thread: the host's sample rate in Hz.
     pub host_rate_hz: AtomicF32,
     /// Audio thread: true while the host renders offline (bounce).

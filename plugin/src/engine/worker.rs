@@ -99,6 +99,41 @@ pub struct Worker {
     voices: [VoiceSlot; NUM_VOICES],
     capture_scratch: Vec<f32>,
     rng_state: u64,
+    host_pace: HostPace,
+    /// The model folder the parameters named when last looked at; a change (a state loaded
+    /// while the plugin runs, the panel) loads the new folder.
+    seen_model_dir: Option<String>,
+}
+
+/// How fast the host consumes audio, in multiples of real time: about 1 in a live session, far
+/// more when a host renders faster than real time without saying it is offline. Streaming must
+/// outrun the host, not the wall clock.
+struct HostPace {
+    last: Option<(Instant, u64)>,
+    /// Smoothed multiple of real time, at least 1.
+    speed: f64,
+}
+
+impl HostPace {
+    /// Window over which the pace is measured: long enough to average out block jitter.
+    const WINDOW: Duration = Duration::from_millis(50);
+
+    fn update(&mut self, num_processed_frames: u64, host_rate_hz: f64) {
+        let now = Instant::now();
+        let Some((then, frames_then)) = self.last else {
+            self.last = Some((now, num_processed_frames));
+            return;
+        };
+        let elapsed = now.duration_since(then);
+        if elapsed < Self::WINDOW {
+            return;
+        }
+        let frames = num_processed_frames.saturating_sub(frames_then) as f64;
+        let pace = (frames / host_rate_hz.max(1.0)) / elapsed.as_secs_f64();
+        // Rise at once, fall slowly: a burst of fast processing is the thing to be safe from.
+        self.speed = if pace > self.speed { pace } else { 0.8 * self.speed + 0.2 * pace }.max(1.0);
+        self.last = Some((now, num_processed_frames));
+    }
 }
 
 impl Worker {
@@ -121,6 +156,8 @@ impl Worker {
             voices: [VoiceSlot::default(); NUM_VOICES],
             capture_scratch: vec![0.0; 8192],
             rng_state: seed | 1,
+            host_pace: HostPace { last: None, speed: 1.0 },
+            seen_model_dir: None,
         }
     }
 
@@ -166,7 +203,14 @@ impl Worker {
 
     fn handle_command(&mut self, command: WorkerCommand) {
         match command {
-            WorkerCommand::LoadModel(dir) => self.load_model(&dir),
+            WorkerCommand::LoadModel(dir) => {
+                // An explicit load (the panel's button) reloads even the same folder.
+                self.loaded_dir = None;
+                let dir_text = dir.display().to_string();
+                *self.params.model_dir.write() = dir_text.clone();
+                self.seen_model_dir = Some(dir_text);
+                self.load_model(&dir);
+            }
             WorkerCommand::Rewire(ends) => {
                 self.history = History::new(ends.host_rate_hz);
                 self.ends = Some(*ends);
@@ -182,11 +226,31 @@ impl Worker {
         }
     }
 
+    /// Follows what a state load may have changed while the plugin runs: nice-plug does not
+    /// re-activate after a state load, so the worker watches the persisted fields.
+    fn follow_saved_fields(&mut self) {
+        let model_dir = self.params.model_dir.read().clone();
+        if self.seen_model_dir.as_deref() != Some(model_dir.as_str()) {
+            self.seen_model_dir = Some(model_dir.clone());
+            self.load_model(Path::new(&model_dir));
+        }
+        if self.params.prompt.read().len() > crate::params::MAX_PROMPT_BYTES {
+            let mut prompt = self.params.prompt.write();
+            if crate::params::clamp_prompt(&mut prompt) {
+                self.shared.set_error(format!(
+                    "The prompt was longer than {} bytes and was cut.",
+                    crate::params::MAX_PROMPT_BYTES
+                ));
+            }
+        }
+    }
+
     /// One round of work: audio events, capture, a slice of generation, feeding, status.
     fn tick(&mut self) {
         if self.ends.is_none() {
             return;
         }
+        self.follow_saved_fields();
         self.drain_audio_events();
         self.drain_capture();
         self.follow_loop_switch();
@@ -652,7 +716,12 @@ impl Worker {
     fn send_ready(&mut self) {
         let offline = self.shared.offline.load(std::sync::atomic::Ordering::Relaxed);
         let host_rate = self.ends.as_ref().map_or(48_000.0, |e| e.host_rate_hz) as f64;
-        let speed = self.shared.speed_x_realtime.load() as f64;
+        self.host_pace.update(
+            self.shared.num_processed_frames.load(std::sync::atomic::Ordering::Relaxed),
+            host_rate,
+        );
+        // Generation speed relative to how fast the host actually plays.
+        let speed = self.shared.speed_x_realtime.load() as f64 / self.host_pace.speed;
         let Some(ends) = self.ends.as_mut() else {
             return;
         };
