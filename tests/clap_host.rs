@@ -27,6 +27,7 @@ use clack_extensions::params::{
     HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
     ParamRescanFlags, PluginParams,
 };
+use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
 use clack_host::events::event_types::{
@@ -1953,4 +1954,334 @@ fn ten_thousand_random_blocks() {
             "generated audio at {hz:.1} Hz, expected {TONE_HZ} Hz"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Offline rendering (the render extension): the take lands exactly on the next bar
+// ---------------------------------------------------------------------------------------------
+
+/// The plugin's fade at a take's start and end, in seconds (`continuo::audio::FADE_SECONDS`),
+/// written out here so the harness checks the audio against its own expectation.
+const TAKE_FADE_SECONDS: f64 = 0.03;
+
+/// Largest difference allowed between a rendered take and the ideal faded cosine (the model runs
+/// at 32 kHz and is resampled to the host rate).
+const TAKE_TOLERANCE: f32 = 5e-3;
+
+/// Frames in one bar of the harness's transport (120 BPM, 4/4: two seconds).
+fn frames_per_bar(sample_rate: f64) -> usize {
+    (BEATS_PER_BAR * 60.0 / TEMPO_BPM * sample_rate).round() as usize
+}
+
+/// The frame of a musical position in beats, from the start of the song.
+fn frame_of_beat(beats: f64, sample_rate: f64) -> usize {
+    (beats * 60.0 / TEMPO_BPM * sample_rate).round() as usize
+}
+
+/// A one-bar take of the `tone` model as the plugin should play it: the 440 Hz cosine at half
+/// scale under linear fades of `floor(0.03 * rate)` frames at both ends.
+fn expected_tone_take(sample_rate: f64, num_frames: usize) -> Vec<f32> {
+    let fade = (sample_rate * TAKE_FADE_SECONDS) as usize;
+    (0..num_frames)
+        .map(|n| {
+            let gain = 1.0f64
+                .min((n + 1) as f64 / fade as f64)
+                .min((num_frames - n) as f64 / fade as f64);
+            let phase = std::f64::consts::TAU * TONE_HZ * n as f64 / sample_rate;
+            (TONE_AMPLITUDE as f64 * phase.cos() * gain) as f32
+        })
+        .collect()
+}
+
+/// Renders `num_bars` bars of silence through `plugin`, activated at `sample_rate` with blocks of
+/// exactly `block` frames, under a playing 120 BPM 4/4 transport from beat 0. Generate goes to 1
+/// at beat 1.5 (in bar 1) and back to 0 at beat 2.5. The transport of every block is computed
+/// from its first frame, so the host adds no drift of its own. Returns both output channels.
+fn render_silence_with_trigger(
+    plugin: &mut Plugin,
+    sample_rate: f64,
+    block: usize,
+    num_bars: usize,
+    speedup: Option<f64>,
+    context: &str,
+) -> [Vec<f32>; 2] {
+    let generate = plugin.id("Generate");
+    let total = num_bars * frames_per_bar(sample_rate);
+    let trigger_on = frame_of_beat(1.5, sample_rate);
+    let trigger_off = frame_of_beat(2.5, sample_rate);
+    let processor = plugin.activate(sample_rate, block as u32);
+    let (processor, out) = plugin.run_audio(processor, |p| {
+        let mut io = AudioIo::new(sample_rate, block as u32);
+        let mut out = [Vec::with_capacity(total), Vec::with_capacity(total)];
+        let mut pacer = Pacer::new(speedup);
+        let mut done = 0usize;
+        while done < total {
+            let len = block.min(total - done);
+            for (at, value) in [(trigger_on, 1.0), (trigger_off, 0.0)] {
+                if (done..done + len).contains(&at) {
+                    io.events.push(&ParamValueEvent::new(
+                        (at - done) as u32,
+                        generate,
+                        Pckn::match_all(),
+                        value,
+                    ));
+                }
+            }
+            for input in &mut io.inputs {
+                input[..len].fill(0.0);
+            }
+            let transport = Transport {
+                playing: true,
+                pos_beats: done as f64 / sample_rate * TEMPO_BPM / 60.0,
+            };
+            io.process(p, len, Some(&transport.event()));
+            io.assert_sane_output(len, context);
+            for (c, channel) in out.iter_mut().enumerate() {
+                channel.extend_from_slice(io.out(c, len));
+            }
+            done += len;
+            pacer.advance(len, sample_rate);
+        }
+        out
+    });
+    plugin.deactivate(processor);
+    out
+}
+
+/// What one render shows about the take.
+struct TakeReport {
+    /// First non-zero output frame.
+    first_sound: Option<usize>,
+    /// Largest |out - expected| over the bar from `start`, and the take frame where it is.
+    worst: (f32, usize),
+    /// Frames inside the take that are exactly zero (an underrun's gap, in real time).
+    num_silent_in_take: usize,
+    /// The longest run of exact zeros inside the take: (take frame, length).
+    longest_gap: (usize, usize),
+    /// First non-zero frame after the take's bar.
+    sound_after: Option<usize>,
+}
+
+fn report_take(out: &[Vec<f32>; 2], sample_rate: f64, start: usize) -> TakeReport {
+    let bar = frames_per_bar(sample_rate);
+    let left = &out[0];
+    let expected = expected_tone_take(sample_rate, bar);
+    let take = &left[start.min(left.len())..(start + bar).min(left.len())];
+    let worst = take
+        .iter()
+        .zip(&expected)
+        .enumerate()
+        .filter(|(_, (&got, _))| got != 0.0)
+        .map(|(n, (got, want))| ((got - want).abs(), n))
+        .fold((0.0f32, 0usize), |a, b| if b.0 > a.0 { b } else { a });
+    let mut longest_gap = (0, 0);
+    let mut run_start = None;
+    for (n, &s) in take.iter().chain(std::iter::once(&1.0)).enumerate() {
+        match (s == 0.0, run_start) {
+            (true, None) => run_start = Some(n),
+            (false, Some(from)) => {
+                if n - from > longest_gap.1 {
+                    longest_gap = (from, n - from);
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    TakeReport {
+        longest_gap,
+        first_sound: left.iter().position(|&s| s != 0.0),
+        worst,
+        num_silent_in_take: take.iter().filter(|&&s| s == 0.0).count() + (bar - take.len()),
+        sound_after: left
+            .iter()
+            .skip(start + bar)
+            .position(|&s| s != 0.0)
+            .map(|i| i + start + bar),
+    }
+}
+
+/// Through CLAP's render extension the plugin is put in offline mode (it takes effect at the next
+/// activate, where nice-plug hands the mode to the plugin), then one bar of the `tone` model is
+/// generated from a trigger in the middle of bar 1 with Sync "Next bar". Offline, the audio
+/// thread waits for the worker, so the take must start exactly on the first frame of bar 2 and
+/// hold the model's faded cosine for exactly one bar, with pure silence everywhere else; at two
+/// rates, with a power-of-two block size and an odd one. The same renders in real-time mode may
+/// start a later bar (the take streams while the host runs ahead), but always on a bar line.
+#[test]
+fn offline_render_places_the_take_on_the_next_bar() {
+    let env = TestEnv::get();
+    let entry = env.entry();
+    let started = Instant::now();
+    let mut plugin = Plugin::new(&entry);
+    let render: PluginRender = plugin
+        .instance
+        .plugin_shared_handle()
+        .get_extension()
+        .expect("the plugin offers the render extension");
+
+    let state = with_model_dir(&state_json(&plugin.save()), &env.model("tone"));
+    plugin
+        .load(&state_bytes(&state))
+        .expect("a state naming the tone model loads");
+    // Length is exposed as its step index: 0 is 1 bar. Sync's default, step 2, is "Next bar".
+    plugin.flush(&[("Length", 0.0)]);
+    assert_eq!(plugin.value("Length"), 0.0, "Length is 1 bar");
+    assert_eq!(plugin.value("Sync"), 2.0, "Sync defaults to Next bar");
+    assert!(
+        !render.has_realtime_requirement(&plugin.instance.plugin_handle()),
+        "the plugin claims a hard real-time requirement"
+    );
+
+    let cases = [
+        (48_000.0, 512usize),
+        (48_000.0, 333),
+        (44_100.0, 512),
+        (44_100.0, 333),
+    ];
+    let mut failures = Vec::new();
+
+    // Offline: set while inactive; nice-plug passes it to the plugin at the next activate.
+    render
+        .set(&plugin.instance.plugin_handle(), RenderMode::Offline)
+        .expect("render.set(offline) is accepted");
+    for (sample_rate, block) in cases {
+        let context = format!("offline, {sample_rate} Hz, blocks of {block}");
+        let case_started = Instant::now();
+        let out = render_silence_with_trigger(&mut plugin, sample_rate, block, 4, None, &context);
+        let bar = frames_per_bar(sample_rate);
+        let report = report_take(&out, sample_rate, bar);
+        println!(
+            "  {context}: first sound at frame {:?} (bar 2 starts at {bar}), frame {bar} = {:.6}, \
+             worst |take - tone| {:.2e} at take frame {}, {} silent frames in the take, \
+             sound after the take: {:?}, {:.2} s",
+            report.first_sound,
+            out[0][bar],
+            report.worst.0,
+            report.worst.1,
+            report.num_silent_in_take,
+            report.sound_after,
+            case_started.elapsed().as_secs_f64()
+        );
+        let mut problems = Vec::new();
+        if out[0]
+            .iter()
+            .zip(&out[1])
+            .any(|(l, r)| l.to_bits() != r.to_bits())
+        {
+            problems.push("left and right differ (mono model)".to_string());
+        }
+        match report.first_sound {
+            Some(first) if first == bar => {}
+            Some(first) => problems.push(format!(
+                "the take starts at frame {first}, {:+} frames from the bar line {bar} (frame {first} = {})",
+                first as i64 - bar as i64,
+                out[0][first]
+            )),
+            None => problems.push("no take at all: the output is silent".to_string()),
+        }
+        if !(out[0][bar] > 0.0) {
+            problems.push(format!(
+                "frame {bar} (the bar line) is {}, not > 0",
+                out[0][bar]
+            ));
+        }
+        if report.worst.0 >= TAKE_TOLERANCE {
+            let n = report.worst.1;
+            problems.push(format!(
+                "bar 2 differs from the faded tone by {} at take frame {n} (got {}, expected {})",
+                report.worst.0,
+                out[0][bar + n],
+                expected_tone_take(sample_rate, bar)[n]
+            ));
+        }
+        if report.num_silent_in_take > 0 {
+            problems.push(format!(
+                "{} frames of bar 2 are exactly 0 (a gap in the take)",
+                report.num_silent_in_take
+            ));
+        }
+        if let Some(after) = report.sound_after {
+            problems.push(format!(
+                "sound after the take: frame {after} = {} (bar {})",
+                out[0][after],
+                after / bar + 1
+            ));
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{context}: {}", problems.join("; ")));
+        }
+    }
+
+    // Real time: the take may start a later bar, but only ever on a bar line, and then carries
+    // the tone on the grid (a gap from an underrun is allowed, a shifted sample is not).
+    render
+        .set(&plugin.instance.plugin_handle(), RenderMode::Realtime)
+        .expect("render.set(realtime) is accepted");
+    for (sample_rate, block) in cases {
+        let context = format!("real time, {sample_rate} Hz, blocks of {block}");
+        let case_started = Instant::now();
+        let out = render_silence_with_trigger(
+            &mut plugin,
+            sample_rate,
+            block,
+            6,
+            Some(SPEEDUP_OVER_REALTIME),
+            &context,
+        );
+        let bar = frames_per_bar(sample_rate);
+        let Some(first) = out[0].iter().position(|&s| s != 0.0) else {
+            failures.push(format!("{context}: no take within 6 bars"));
+            continue;
+        };
+        let start = first / bar * bar;
+        let report = report_take(&out, sample_rate, start);
+        println!(
+            "  {context}: first sound at frame {first} (bar {}, {} frames past its line), \
+             worst |take - tone| {:.2e}, {} silent frames in the take (longest gap {} frames \
+             from take frame {}), sound after: {:?}, {:.2} s",
+            first / bar + 1,
+            first - start,
+            report.worst.0,
+            report.num_silent_in_take,
+            report.longest_gap.1,
+            report.longest_gap.0,
+            report.sound_after,
+            case_started.elapsed().as_secs_f64()
+        );
+        let mut problems = Vec::new();
+        if start < bar {
+            problems.push(format!("sound in bar 1, at frame {first}"));
+        }
+        if first % bar != 0 {
+            problems.push(format!(
+                "the take's first sound is at frame {first}, {} frames past the bar line {start}",
+                first - start
+            ));
+        }
+        if report.worst.0 >= TAKE_TOLERANCE {
+            problems.push(format!(
+                "the take differs from the faded tone on the grid by {} at take frame {}",
+                report.worst.0, report.worst.1
+            ));
+        }
+        if let Some(after) = report.sound_after {
+            problems.push(format!("sound after the take's bar: frame {after}"));
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{context}: {}", problems.join("; ")));
+        }
+    }
+
+    assert_eq!(
+        plugin.num_restart_requests(),
+        0,
+        "switching the render mode while inactive asked for a restart"
+    );
+    println!(
+        "[offline_render_places_the_take_on_the_next_bar] {} renders, {:.1} s wall",
+        2 * cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

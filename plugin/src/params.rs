@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub const MAX_PROMPT_BYTES: usize = 2048;
 
 /// Default editor size in logical pixels: room for the prompt, the controls and the status lines.
-pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (720, 520);
+pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 480);
 
 /// Where a new take starts relative to the host's musical grid.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -270,8 +270,43 @@ fn test_models(root: &Path, py: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Programs the editor test needs: an X server, a window manager, input and screenshot tools.
+const GUI_TEST_TOOLS: [(&str, &str); 5] = [
+    ("Xvfb", "xvfb"),
+    ("openbox", "openbox"),
+    ("xdotool", "xdotool"),
+    ("wmctrl", "wmctrl"),
+    ("import", "imagemagick"),
+];
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Installs the editor test's Debian packages when they are missing and we may (root).
+fn gui_test_tools() -> Result<()> {
+    let missing: Vec<&str> = GUI_TEST_TOOLS.iter().filter(|(p, _)| !have(p)).map(|(_, pkg)| *pkg).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !have("apt-get") || not_root() {
+        eprintln!("note: the editor test needs {missing:?}; install them to run it");
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn not_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() != b"0").unwrap_or(true)
+}
+
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     let lib = setup(root)?;
+    gui_test_tools()?;
     let py = venv(root)?;
     let models = test_models(root, &py)?;
     // The plugin under test: a debug build in which any allocation inside process() aborts.
@@ -288,6 +323,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         ("CONTINUO_TEST_VST3", vst3.clone()),
         ("CONTINUO_TEST_MODELS", models.clone()),
         ("CONTINUO_TEST_ORT_LIBRARY", lib.clone()),
+        ("CONTINUO_TEST_ARTIFACTS", root.join("target").join("test-artifacts")),
     ];
     let mut cargo_test = Command::new("cargo");
     cargo_test.args(["test", "--workspace", "--features", "continuo/assert_process_allocs"]);

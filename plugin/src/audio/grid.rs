@@ -15,6 +15,9 @@ pub struct TransportSnapshot {
     pub pos_samples: Option<i64>,
 }
 
+/// How far past a sample a grid line may fall and still count as on it, in frames.
+const GRID_SLACK_FRAMES: f64 = 1e-3;
+
 /// Tempo used when the host gives none, in beats per minute.
 pub const FALLBACK_TEMPO_BPM: f64 = 120.0;
 
@@ -76,8 +79,11 @@ pub fn grid_offset(sync: SyncMode, transport: &TransportSnapshot, num_frames: us
         }
     };
     let offset_beats = (next_beats - pos_beats).max(0.0);
-    // The first sample at or after the grid line: ceil, with a little slack for float noise.
-    let offset_frames = (offset_beats * transport.frames_per_beat() - 1e-6).ceil().max(0.0);
+    // The first sample at or after the grid line: ceil, with slack for the host's rounding. CLAP
+    // sends positions in fixed point (2^31 steps a beat), off by up to ~6e-6 frames at 48 kHz and
+    // 120 BPM, more at slower tempi and higher rates; a thousandth of a frame covers that and
+    // moves a start by nothing audible.
+    let offset_frames = (offset_beats * transport.frames_per_beat() - GRID_SLACK_FRAMES).ceil().max(0.0);
     if offset_frames < num_frames as f64 {
         Some(offset_frames as usize)
     } else {
@@ -122,6 +128,16 @@ mod tests {
             let t = playing_at(3.99);
             assert_eq!(grid_offset(SyncMode::Bar, &t, 512), Some(240));
             assert_eq!(grid_offset(SyncMode::Bar, &t, 240), None);
+        }
+
+        #[test]
+        fn host_rounding_does_not_push_a_start_one_frame_late() {
+            // A CLAP host's fixed-point position (2^31 steps a beat) for the block starting at
+            // frame 95,904 at 48 kHz, 120 BPM: a hair before the exact 3.996 beats.
+            let exact = 95_904.0 / 24_000.0;
+            let fixed = (exact * 2f64.powi(31)).floor() / 2f64.powi(31);
+            assert_eq!(grid_offset(SyncMode::Bar, &playing_at(fixed), 333), Some(96));
+            assert_eq!(grid_offset(SyncMode::Bar, &playing_at(exact), 333), Some(96));
         }
 
         #[test]

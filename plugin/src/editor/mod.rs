@@ -41,7 +41,7 @@ pub fn create(
     let settings = EguiNiceSettings::new()
         .with_tile("Continuo")
         .with_resize_hint(
-            ResizeHint::resizable().with_min_logical_size(LogicalSize::new(560.0, 420.0)),
+            ResizeHint::resizable().with_min_logical_size(LogicalSize::new(720.0, 420.0)),
         );
     let prompt = params.prompt.read().clone();
     let model_dir = params.model_dir.read().clone();
@@ -93,15 +93,17 @@ impl NiceEguiApp for Panel {
             ui.heading("Continuo");
             self.status_section(ui);
             ui.separator();
-            self.prompt_section(ui);
-            ui.separator();
-            self.model_section(ui);
-            ui.separator();
-            self.transport_section(ui);
-            ui.separator();
-            self.params_section(ui, &setter);
-            ui.separator();
-            self.health_section(ui);
+            ui.columns(2, |columns| {
+                let left = &mut columns[0];
+                self.prompt_section(left);
+                left.separator();
+                self.transport_section(left);
+                left.separator();
+                self.model_section(left);
+                left.separator();
+                self.health_section(left);
+                self.params_section(&mut columns[1], &setter);
+            });
         });
     }
 }
@@ -154,7 +156,7 @@ impl Panel {
     fn model_section(&mut self, ui: &mut egui::Ui) {
         ui.label("Model folder (empty: the bundled default model)");
         ui.horizontal(|ui| {
-            ui.add(egui::TextEdit::singleline(&mut self.model_dir).desired_width(ui.available_width() - 140.0));
+            ui.add(egui::TextEdit::singleline(&mut self.model_dir).desired_width(ui.available_width() - 120.0));
             if ui.button("Load").clicked() {
                 self.load_model();
             }
@@ -193,10 +195,10 @@ impl Panel {
 
     fn transport_section(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            if ui.button(egui::RichText::new("▶ Generate").strong()).clicked() {
+            if ui.button(egui::RichText::new("Generate").strong()).clicked() {
                 self.shared.generate_requested.store(true, Ordering::Relaxed);
             }
-            if ui.button("■ Stop").clicked() {
+            if ui.button("Stop").clicked() {
                 self.shared.stop_requested.store(true, Ordering::Relaxed);
             }
             let seed = self.shared.text.lock().last_seed;
@@ -224,7 +226,7 @@ impl Panel {
             macro_rules! row {
                 ($label:expr, $param:expr) => {
                     ui.label($label);
-                    ui.add(ParamSlider::for_param($param, setter).with_width(220.0));
+                    ui.add(ParamSlider::for_param($param, setter).with_width(180.0));
                     ui.end_row();
                 };
             }
@@ -238,7 +240,7 @@ impl Panel {
             row!("Length (bars)", &p.length_bars);
             row!("Sync", &p.sync);
             row!("Loop", &p.loop_take);
-            row!("Seed (0 = new each take)", &p.seed);
+            row!("Seed (0: new)", &p.seed);
         });
     }
 
