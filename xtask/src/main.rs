@@ -330,6 +330,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     cargo_test.args(extra);
     cargo_test.envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
     run(&mut cargo_test)?;
+    // The notes model's reference tokenizer against the shared vectors (Rust side: issue 4).
+    run(Command::new(&py).arg(root.join("models/notes/test_tokens.py")))?;
     let mut pytest = Command::new(&py);
     pytest.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]).arg(root.join("tests/host"));
     pytest.envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
