@@ -79,7 +79,7 @@ const HUGE_PROMPT_BYTES: usize = 1 << 20;
 
 /// Stable string ids of every parameter, by display name. nice-plug's CLAP ids are hashes of these;
 /// saved projects and automation depend on them never changing.
-const PARAMS: [(&str, &str); 12] = [
+const PARAMS: [(&str, &str); 13] = [
     ("Mix", "mix"),
     ("Output Gain", "gain"),
     ("Temperature", "temp"),
@@ -92,6 +92,7 @@ const PARAMS: [(&str, &str); 12] = [
     ("Loop", "loop"),
     ("Generate", "gen"),
     ("Seed", "seed"),
+    ("Bounce Mode", "bounce"),
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -74,3 +74,27 @@ fn stereo_model_and_looping() {
     }
     assert_eq!(out[0], out[1]);
 }
+
+/// The allocation guard is live in these tests: an allocation inside `assert_no_alloc` aborts
+/// the process (checked in a child process, since the abort is the point).
+#[test]
+fn the_allocation_guard_is_armed() {
+    const CHILD: &str = "CONTINUO_ALLOC_GUARD_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        nice_assert_no_alloc::assert_no_alloc(|| {
+            let v: Vec<u64> = std::hint::black_box(Vec::with_capacity(16));
+            std::hint::black_box(v);
+        });
+        println!("allocation was not caught");
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["the_allocation_guard_is_armed", "--exact", "--nocapture"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "the child survived an allocation: {stdout}");
+    assert!(!stdout.contains("allocation was not caught"));
+}

@@ -24,6 +24,7 @@ const NUM_BATCHES: usize = 200;
 
 fn main() {
     let params = Arc::new(ContinuoParams::default());
+    continuo::params::reset_smoothers_without_host(&params, RATE);
     let shared = Arc::new(SharedStatus::default());
     let (audio_ends, mut worker) = audio_worker_channel(RATE);
     let mut engine = AudioEngine::new(audio_ends, params.clone(), shared.clone(), RATE, BLOCK, false);
@@ -59,6 +60,7 @@ fn main() {
     let mut engine_ns = Vec::with_capacity(NUM_BATCHES);
     let mut copy_ns = Vec::with_capacity(NUM_BATCHES);
     let mut scratch = vec![0.0f32; BLOCK * 2];
+    let mut take_heard = false;
     for _ in 0..NUM_BATCHES {
         // Worker's share, outside the timer: refill the take, drain capture.
         let vacant = worker.voices[0].vacant_len();
@@ -75,6 +77,7 @@ fn main() {
             black_box(&left);
         }
         engine_ns.push(started.elapsed().as_nanos() as f64 / BATCH as f64);
+        take_heard |= left.iter().zip(&input).any(|(a, b)| (a - b).abs() > 1e-3);
 
         let started = Instant::now();
         for _ in 0..BATCH {
@@ -86,7 +89,7 @@ fn main() {
         copy_ns.push(started.elapsed().as_nanos() as f64 / BATCH as f64);
     }
     assert_eq!(shared.num_underruns.load(Ordering::Relaxed), 0, "the bench's take ran dry");
-    assert!(left.iter().zip(&input).any(|(a, b)| (a - b).abs() > 1e-3), "no take was playing");
+    assert!(take_heard, "no take was playing");
     engine_ns.sort_by(f64::total_cmp);
     copy_ns.sort_by(f64::total_cmp);
     let median = |v: &[f64]| v[v.len() / 2];

@@ -71,6 +71,12 @@ pub struct ContinuoParams {
     /// Random seed; 0 draws a fresh seed for every take (each take records the seed it used).
     #[id = "seed"]
     pub seed: IntParam,
+    /// Treat processing as offline even when the host says real time: the audio thread waits for
+    /// the model so a bounce is complete. For hosts that render faster than real time without
+    /// saying so; in a live session it would stall the audio, so it is off by default and not
+    /// automatable.
+    #[id = "bounce"]
+    pub bounce_mode: BoolParam,
 
     /// The text prompt. GUI and worker threads; not real-time safe (locks).
     #[persist = "prompt"]
@@ -121,6 +127,7 @@ impl Default for ContinuoParams {
             loop_take: BoolParam::new("Loop", false),
             generate: BoolParam::new("Generate", false),
             seed: IntParam::new("Seed", 0, IntRange::Linear { min: 0, max: 99_999 }),
+            bounce_mode: BoolParam::new("Bounce Mode", false).non_automatable(),
             prompt: RwLock::new(String::new()),
             model_dir: RwLock::new(String::new()),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),

@@ -59,40 +59,58 @@ def test_state_round_trip(vst3_path, tmp_path):
     assert abs(other.get_parameter(param_index(other, "Seed")) - 0.5) < 1e-4
 
 
-def test_render_places_the_take_on_a_bar_line(vst3_path):
-    """DawDreamer 0.9 prepares the plugin for real-time processing (the activation log says so),
-    so the plugin may not make the render wait for the model: the take starts on the first bar
-    line after it is ready, sample-exact, and then plays the test tone from its first sample.
-    The offline bounce, where the take lands on the very next bar, is checked by the engine's
-    offline tests and the CLAP harness."""
+def expected_take(num_frames: int) -> np.ndarray:
+    fade = int(FADE_SECONDS * RATE)
+    n = np.arange(num_frames)
+    gain = np.minimum(np.minimum(1.0, (n + 1) / fade), (num_frames - n) / fade)
+    return TONE_AMPLITUDE * np.cos(2 * np.pi * TONE_HZ * n / RATE) * gain
+
+
+def render_with_trigger(vst3_path, seconds: float, bounce: bool) -> np.ndarray:
     engine, plugin = make(vst3_path)
-    gen = param_index(plugin, "Generate")
     plugin.set_parameter(param_index(plugin, "Length"), 0.0)  # 1 bar (range 1..32)
+    plugin.set_parameter(param_index(plugin, "Bounce Mode"), 1.0 if bounce else 0.0)
     # A first render activates the plugin, which loads its bundled (test) model.
     engine.load_graph([(plugin, [])])
     engine.render(1.0)
-    seconds = 120.0
     n = int(RATE * seconds)
     automation = np.zeros(n, dtype=np.float32)
     trigger_at = int(1.5 * 60 / BPM * RATE)  # beat 1.5 of bar 1
     automation[trigger_at : trigger_at + RATE // 10] = 1.0
-    plugin.set_automation(gen, automation)
+    plugin.set_automation(param_index(plugin, "Generate"), automation)
     silence = engine.make_playback_processor("silence", np.zeros((2, n), dtype=np.float32))
     engine.load_graph([(silence, []), (plugin, ["silence"])])
     engine.render(seconds)
-    out = engine.get_audio()
+    return engine.get_audio()
+
+
+def test_bounce_mode_render_places_the_take_on_the_next_bar(vst3_path):
+    """With Bounce Mode on (DawDreamer reports real-time processing, so the plugin cannot know
+    it is bouncing), the render waits for the model: triggered in bar 1, the take starts on the
+    first sample of bar 2 and holds the test tone from there, to the sample."""
+    out = render_with_trigger(vst3_path, 8.0, bounce=True)
+    bar = int(round(4 * 60 / BPM * RATE))  # 88,200 frames
+    assert np.all(out[:, :bar] == 0), "sound before bar 2"
+    assert out[0, bar] > 0, "the take's first sample is not on bar 2's first sample"
+    got = out[0, bar : 2 * bar]
+    assert np.abs(got - expected_take(bar)).max() < 5e-3
+    assert np.all(out[:, 2 * bar :] == 0), "the take did not end after one bar"
+
+
+def test_render_places_the_take_on_a_bar_line(vst3_path):
+    """DawDreamer 0.9 prepares the plugin for real-time processing (the activation log says so),
+    so the plugin may not make the render wait for the model: the take starts on the first bar
+    line after it is ready, sample-exact, and then plays the test tone from its first sample.
+    With Bounce Mode on (the test above) or a host that says it renders offline (the CLAP
+    harness), the take lands on the very next bar."""
+    out = render_with_trigger(vst3_path, 300.0, bounce=False)
     bar = int(round(4 * 60 / BPM * RATE))  # 88,200 frames
     nonzero = np.nonzero(np.abs(out[0]) > 0)[0]
     assert len(nonzero) > 0, "the take never played"
     start = int(nonzero[0])
     assert start % bar == 0, f"take starts at frame {start}, not on a bar line ({bar} frames a bar)"
     assert start >= bar, "the take started before the bar after the trigger"
-    fade = int(FADE_SECONDS * RATE)
-    t = np.arange(bar) / RATE
-    gain = np.minimum(1.0, (np.arange(bar) + 1) / fade)
-    gain = np.minimum(gain, (bar - np.arange(bar)) / fade)
-    expected = TONE_AMPLITUDE * np.cos(2 * np.pi * TONE_HZ * t) * gain
     got = out[0, start : start + bar]
-    # 32 -> 44.1 kHz resampling: the steady state matches within a few thousandths.
-    assert np.abs(got[fade:-fade] - expected[fade:-fade]).max() < 5e-3
+    # 32 -> 44.1 kHz resampling: the take matches within a few thousandths.
+    assert np.abs(got - expected_take(bar)).max() < 5e-3
     assert np.all(out[:, start + bar :] == 0), "the take did not end after one bar"

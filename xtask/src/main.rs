@@ -309,12 +309,16 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     gui_test_tools()?;
     let py = venv(root)?;
     let models = test_models(root, &py)?;
-    // The plugin under test: a debug build in which any allocation inside process() aborts.
-    run(Command::new("cargo").args(["build", "-p", "continuo", "--features", "assert_process_allocs"]))?;
+    // Build every test and, with them, the plugin under test: a debug build in which any
+    // allocation inside process() aborts. Building it in the same cargo invocation as the tests
+    // keeps one feature set, so nothing is compiled twice; cargo leaves that cdylib in deps/.
+    let mut build = Command::new("cargo");
+    build.args(["test", "--workspace", "--features", "continuo/assert_process_allocs", "--no-run"]);
+    run(&mut build)?;
     let test_bundles = root.join("target").join("test-bundles");
     let (vst3, clap) = assemble(
         root,
-        &root.join("target/debug/libcontinuo.so"),
+        &root.join("target/debug/deps/libcontinuo.so"),
         &test_bundles,
         Some(&models.join("tone")),
     )?;

@@ -7,7 +7,7 @@ pub mod grid;
 use crate::engine::messages::{AudioToWorker, JobId, WorkerToAudio, NUM_VOICES};
 use crate::engine::status::SharedStatus;
 use crate::engine::{AudioEnds, CaptureBlock, CapturedNote};
-use crate::params::{SharedParams, SyncMode};
+use crate::params::{ContinuoParams, SharedParams, SyncMode};
 use grid::{grid_offset, TransportSnapshot};
 use ringbuf::traits::{Consumer, Observer, Producer};
 use std::sync::atomic::Ordering;
@@ -56,6 +56,9 @@ pub struct AudioEngine {
     params: SharedParams,
     shared: Arc<SharedStatus>,
     sample_rate_hz: f32,
+    /// The host said it renders offline (activation); fixed until the next activation.
+    host_offline: bool,
+    /// Offline for this block: the host said so, or the user switched Bounce Mode on.
     offline: bool,
     fade_frames: u32,
     voices: [Voice; NUM_VOICES],
@@ -100,6 +103,7 @@ impl AudioEngine {
             params,
             shared,
             sample_rate_hz,
+            host_offline: offline,
             offline,
             fade_frames: ((sample_rate_hz as f64 * FADE_SECONDS) as u32).max(1),
             voices: [free(), free()],
@@ -138,6 +142,11 @@ impl AudioEngine {
         let num_frames = channels.first().map_or(0, |c| c.len());
         if num_frames == 0 || channels.is_empty() {
             return;
+        }
+        let offline = self.host_offline || self.params.bounce_mode.value();
+        if offline != self.offline {
+            self.offline = offline;
+            self.shared.offline.store(offline, Ordering::Relaxed);
         }
         self.capture_notes(notes, transport);
         self.handle_controls(transport);
@@ -288,16 +297,23 @@ impl AudioEngine {
         for idx in 0..NUM_VOICES {
             self.render_voice(idx, len);
         }
-        // Mix: dry and wet gains from the blend law, then the output gain, both smoothed.
-        let stereo_out = channels.len() >= 2;
-        for i in 0..len {
+        // Mix: dry and wet gains from the blend law, then the output gain, both smoothed. While
+        // neither control moves (nearly always) the gains are worked out once per piece.
+        let steady = !self.params.mix.smoothed.is_smoothing() && !self.params.output_gain.smoothed.is_smoothing();
+        let gains = |params: &ContinuoParams| {
             // A saved state can carry values outside the ranges (nice-plug stores them as they
             // come): clamp what reaches the audio.
-            let mix = finite_or(self.params.mix.smoothed.next(), 0.5).clamp(0.0, 1.0);
-            let gain_db = finite_or(self.params.output_gain.smoothed.next(), 0.0).clamp(-60.0, 12.0);
-            let gain = db_to_gain(gain_db);
-            let dry_gain = (2.0 * (1.0 - mix)).min(1.0) * gain;
-            let wet_gain = (2.0 * mix).min(1.0) * gain;
+            let mix = finite_or(params.mix.smoothed.next(), 0.5).clamp(0.0, 1.0);
+            let gain = db_to_gain(finite_or(params.output_gain.smoothed.next(), 0.0).clamp(-60.0, 12.0));
+            ((2.0 * (1.0 - mix)).min(1.0) * gain, (2.0 * mix).min(1.0) * gain)
+        };
+        let mut dry_wet = gains(&self.params);
+        let stereo_out = channels.len() >= 2;
+        for i in 0..len {
+            if !steady && i > 0 {
+                dry_wet = gains(&self.params);
+            }
+            let (dry_gain, wet_gain) = dry_wet;
             let (wl, wr) = (self.wet[i * 2], self.wet[i * 2 + 1]);
             if stereo_out {
                 let l = &mut channels[0][start + i];

@@ -241,6 +241,7 @@ impl Panel {
             row!("Sync", &p.sync);
             row!("Loop", &p.loop_take);
             row!("Seed (0: new)", &p.seed);
+            row!("Bounce mode", &p.bounce_mode);
         });
     }
 
@@ -262,5 +263,11 @@ impl Panel {
             }
             ui.label(format!("{:.1} kHz", rate / 1000.0));
         });
+        if self.params.bounce_mode.value() {
+            ui.colored_label(
+                egui::Color32::from_rgb(240, 170, 80),
+                "Bounce mode is on: the audio waits for the model. Switch it off to play live.",
+            );
+        }
     }
 }

@@ -31,13 +31,20 @@ impl History {
         }
     }
 
-    /// Appends interleaved stereo frames.
+    /// Appends interleaved stereo frames. Copies in at most two runs per wrap: a host rendering
+    /// hundreds of times faster than real time sends a lot of input through here.
     pub fn push_audio(&mut self, interleaved: &[f32]) {
-        for frame in interleaved.chunks_exact(2) {
-            let idx = (self.total_frames % self.capacity_frames as u64) as usize * 2;
-            self.audio[idx] = frame[0];
-            self.audio[idx + 1] = frame[1];
-            self.total_frames += 1;
+        let num_frames = interleaved.len() / 2;
+        // Only the newest `capacity_frames` can survive.
+        let skip = num_frames.saturating_sub(self.capacity_frames);
+        self.total_frames += skip as u64;
+        let mut rest = &interleaved[skip * 2..num_frames * 2];
+        while !rest.is_empty() {
+            let write_frame = (self.total_frames % self.capacity_frames as u64) as usize;
+            let run = (self.capacity_frames - write_frame).min(rest.len() / 2);
+            self.audio[write_frame * 2..(write_frame + run) * 2].copy_from_slice(&rest[..run * 2]);
+            rest = &rest[run * 2..];
+            self.total_frames += run as u64;
         }
     }
 
@@ -99,6 +106,22 @@ mod tests {
             }
             assert_eq!(h.last_frames(3), vec![3.0, -3.0, 4.0, -4.0, 5.0, -5.0]);
             assert_eq!(h.last_frames(10).len(), 8);
+        }
+
+        #[test]
+        fn long_pushes_wrap_and_keep_the_newest() {
+            let mut h = History::new(1.0 / 16.0);
+            h.capacity_frames = 4;
+            h.audio = vec![0.0; 8];
+            let block: Vec<f32> = (0..7).flat_map(|i| [i as f32, -(i as f32)]).collect();
+            h.push_audio(&block[..6]); // frames 0..3
+            h.push_audio(&block[6..]); // frames 3..7, wrapping
+            assert_eq!(h.total_frames(), 7);
+            assert_eq!(h.last_frames(4), vec![3.0, -3.0, 4.0, -4.0, 5.0, -5.0, 6.0, -6.0]);
+            let long: Vec<f32> = (0..10).flat_map(|i| [i as f32, 0.0]).collect();
+            h.push_audio(&long);
+            assert_eq!(h.total_frames(), 17);
+            assert_eq!(h.last_frames(2), vec![8.0, 0.0, 9.0, 0.0]);
         }
     }
 }

@@ -24,6 +24,10 @@ const IDLE_TICK: Duration = Duration::from_millis(5);
 /// How long one tick may spend stepping the model before it drains capture and feeds playback.
 const STEP_BUDGET: Duration = Duration::from_millis(15);
 
+/// How long a job runs before its host's pace is trusted for a streaming decision: a few host
+/// blocks at any rate.
+const MIN_PACE_WINDOW: Duration = Duration::from_millis(30);
+
 /// Folder name of the default model inside a bundle's `models/`.
 pub const DEFAULT_MODEL_DIR: &str = "default";
 
@@ -71,6 +75,10 @@ struct ActiveJob {
     num_model_frames_total: usize,
     num_model_frames_done: usize,
     started: Instant,
+    /// The host's processed-frame count when the job started, to measure how fast the host
+    /// consumes audio while the job runs: about real time in a live session, far faster when a
+    /// host renders without saying it is offline. Streaming must outrun the host, not the clock.
+    started_host_frames: u64,
     model_out: Vec<f32>,
     host_out: Vec<f32>,
 }
@@ -99,41 +107,9 @@ pub struct Worker {
     voices: [VoiceSlot; NUM_VOICES],
     capture_scratch: Vec<f32>,
     rng_state: u64,
-    host_pace: HostPace,
     /// The model folder the parameters named when last looked at; a change (a state loaded
     /// while the plugin runs, the panel) loads the new folder.
     seen_model_dir: Option<String>,
-}
-
-/// How fast the host consumes audio, in multiples of real time: about 1 in a live session, far
-/// more when a host renders faster than real time without saying it is offline. Streaming must
-/// outrun the host, not the wall clock.
-struct HostPace {
-    last: Option<(Instant, u64)>,
-    /// Smoothed multiple of real time, at least 1.
-    speed: f64,
-}
-
-impl HostPace {
-    /// Window over which the pace is measured: long enough to average out block jitter.
-    const WINDOW: Duration = Duration::from_millis(50);
-
-    fn update(&mut self, num_processed_frames: u64, host_rate_hz: f64) {
-        let now = Instant::now();
-        let Some((then, frames_then)) = self.last else {
-            self.last = Some((now, num_processed_frames));
-            return;
-        };
-        let elapsed = now.duration_since(then);
-        if elapsed < Self::WINDOW {
-            return;
-        }
-        let frames = num_processed_frames.saturating_sub(frames_then) as f64;
-        let pace = (frames / host_rate_hz.max(1.0)) / elapsed.as_secs_f64();
-        // Rise at once, fall slowly: a burst of fast processing is the thing to be safe from.
-        self.speed = if pace > self.speed { pace } else { 0.8 * self.speed + 0.2 * pace }.max(1.0);
-        self.last = Some((now, num_processed_frames));
-    }
 }
 
 impl Worker {
@@ -156,7 +132,6 @@ impl Worker {
             voices: [VoiceSlot::default(); NUM_VOICES],
             capture_scratch: vec![0.0; 8192],
             rng_state: seed | 1,
-            host_pace: HostPace { last: None, speed: 1.0 },
             seen_model_dir: None,
         }
     }
@@ -480,6 +455,7 @@ impl Worker {
             num_model_frames_total: num_model_frames,
             num_model_frames_done: 0,
             started: Instant::now(),
+            started_host_frames: self.shared.num_processed_frames.load(std::sync::atomic::Ordering::Relaxed),
             model_out: Vec::new(),
             host_out: Vec::new(),
         });
@@ -716,12 +692,20 @@ impl Worker {
     fn send_ready(&mut self) {
         let offline = self.shared.offline.load(std::sync::atomic::Ordering::Relaxed);
         let host_rate = self.ends.as_ref().map_or(48_000.0, |e| e.host_rate_hz) as f64;
-        self.host_pace.update(
-            self.shared.num_processed_frames.load(std::sync::atomic::Ordering::Relaxed),
-            host_rate,
-        );
-        // Generation speed relative to how fast the host actually plays.
-        let speed = self.shared.speed_x_realtime.load() as f64 / self.host_pace.speed;
+        // Generation speed relative to how fast the host has played since the job began. Until
+        // the job has run long enough to measure that, nothing streams.
+        let speed = match self.job.as_ref() {
+            Some(job) if job.started.elapsed() >= MIN_PACE_WINDOW => {
+                let played = self
+                    .shared
+                    .num_processed_frames
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .saturating_sub(job.started_host_frames) as f64;
+                let host_pace = (played / host_rate / job.started.elapsed().as_secs_f64()).max(1.0);
+                self.shared.speed_x_realtime.load() as f64 / host_pace
+            }
+            _ => 0.0,
+        };
         let Some(ends) = self.ends.as_mut() else {
             return;
         };
