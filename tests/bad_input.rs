@@ -12,7 +12,10 @@ fn assert_refused(name: &str, must_mention: &[&str]) {
     let mut r = renderer(rate, 512);
     let err = load(&mut r, name).expect_err("a bad model must be refused");
     for word in must_mention {
-        assert!(err.contains(word), "error for {name} does not mention {word:?}: {err}");
+        assert!(
+            err.contains(word),
+            "error for {name} does not mention {word:?}: {err}"
+        );
     }
     // The plugin still passes audio, untouched (no take can play).
     let input = sine(rate, 20_000, 0);
@@ -32,7 +35,10 @@ fn truncated_onnx() {
 
 #[test]
 fn graph_with_the_wrong_inputs() {
-    assert_refused("bad-inputs", &["wrong signature", "expected inputs [step: int64]", "tokens"]);
+    assert_refused(
+        "bad-inputs",
+        &["wrong signature", "expected inputs [step: int64]", "tokens"],
+    );
 }
 
 #[test]
@@ -51,12 +57,17 @@ fn a_failed_load_keeps_the_previous_model() {
     let rate = 48_000.0;
     let mut r = renderer(rate, 512);
     load(&mut r, "tone").unwrap();
-    assert!(load(&mut r, "bad-inputs").unwrap_err().contains("previous model stays loaded"));
+    assert!(load(&mut r, "bad-inputs")
+        .unwrap_err()
+        .contains("previous model stays loaded"));
     continuo::params::set_without_host(&r.params.length_bars, 1, rate);
     let bar = r.frames_per_bar().round() as usize;
     let silence = [vec![0.0f32; bar * 2], vec![0.0f32; bar * 2]];
     let out = render(&mut r, &silence, 512, Some(0));
-    assert!(out[0].iter().any(|&s| s.abs() > 0.1), "the previous model no longer plays");
+    assert!(
+        out[0].iter().any(|&s| s.abs() > 0.1),
+        "the previous model no longer plays"
+    );
 }
 
 #[test]

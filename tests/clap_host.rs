@@ -2181,7 +2181,7 @@ fn offline_render_places_the_take_on_the_next_bar() {
             )),
             None => problems.push("no take at all: the output is silent".to_string()),
         }
-        if !(out[0][bar] > 0.0) {
+        if out[0][bar].is_nan() || out[0][bar] <= 0.0 {
             problems.push(format!(
                 "frame {bar} (the bar line) is {}, not > 0",
                 out[0][bar]

@@ -9,8 +9,12 @@ use common::*;
 fn expected_take(rate: f32, num_frames: usize, fade: usize) -> Vec<f32> {
     (0..num_frames)
         .map(|i| {
-            let gain = ((i + 1) as f32 / fade as f32).min(1.0).min((num_frames - i) as f32 / fade as f32);
-            TONE_AMPLITUDE * (2.0 * std::f64::consts::PI * TONE_HZ * i as f64 / rate as f64).cos() as f32 * gain
+            let gain = ((i + 1) as f32 / fade as f32)
+                .min(1.0)
+                .min((num_frames - i) as f32 / fade as f32);
+            TONE_AMPLITUDE
+                * (2.0 * std::f64::consts::PI * TONE_HZ * i as f64 / rate as f64).cos() as f32
+                * gain
         })
         .collect()
 }
@@ -18,7 +22,12 @@ fn expected_take(rate: f32, num_frames: usize, fade: usize) -> Vec<f32> {
 #[test]
 fn take_starts_on_the_next_bar_at_every_rate() {
     use_test_runtime();
-    for (rate, block) in [(44_100.0f32, 512usize), (48_000.0, 64), (96_000.0, 1000), (22_050.0, 4096)] {
+    for (rate, block) in [
+        (44_100.0f32, 512usize),
+        (48_000.0, 64),
+        (96_000.0, 1000),
+        (22_050.0, 4096),
+    ] {
         let mut r = renderer(rate, block);
         load(&mut r, "tone").expect("tone model loads");
         continuo::params::set_without_host(&r.params.length_bars, 1, rate);
@@ -27,7 +36,10 @@ fn take_starts_on_the_next_bar_at_every_rate() {
         let silence = [vec![0.0f32; total], vec![0.0f32; total]];
         // Trigger in the middle of bar 1: the take belongs on bar 2.
         let out = render(&mut r, &silence, block, Some(bar / 2 + 17));
-        assert!(out[0][..bar].iter().all(|&s| s == 0.0), "{rate} Hz: sound before bar 2");
+        assert!(
+            out[0][..bar].iter().all(|&s| s == 0.0),
+            "{rate} Hz: sound before bar 2"
+        );
         let fade = (rate as f64 * continuo::audio::FADE_SECONDS) as usize;
         let expected = expected_take(rate, bar, fade);
         let worst = out[0][bar..2 * bar]
@@ -35,9 +47,18 @@ fn take_starts_on_the_next_bar_at_every_rate() {
             .zip(&expected)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        assert!(worst < 5e-3, "{rate} Hz / {block}: take differs from the tone by {worst}");
-        assert!(out[0][bar] > 0.0, "{rate} Hz: the take's first sample is not at the bar line");
-        assert!(out[0][2 * bar..].iter().all(|&s| s == 0.0), "{rate} Hz: the take did not end after one bar");
+        assert!(
+            worst < 5e-3,
+            "{rate} Hz / {block}: take differs from the tone by {worst}"
+        );
+        assert!(
+            out[0][bar] > 0.0,
+            "{rate} Hz: the take's first sample is not at the bar line"
+        );
+        assert!(
+            out[0][2 * bar..].iter().all(|&s| s == 0.0),
+            "{rate} Hz: the take did not end after one bar"
+        );
         assert_eq!(out[0], out[1], "mono model plays on both channels");
     }
 }
@@ -69,7 +90,10 @@ fn stereo_model_and_looping() {
     let out = render(&mut r, &silence, 512, Some(10));
     // Bars 2, 3, 4 and 5 all carry the looped take.
     for b in 1..5 {
-        let energy: f32 = out[0][b * bar + 2000..(b + 1) * bar - 2000].iter().map(|s| s * s).sum();
+        let energy: f32 = out[0][b * bar + 2000..(b + 1) * bar - 2000]
+            .iter()
+            .map(|s| s * s)
+            .sum();
         assert!(energy > 1.0, "bar {} is silent while looping", b + 1);
     }
     assert_eq!(out[0], out[1]);
@@ -95,6 +119,9 @@ fn the_allocation_guard_is_armed() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "the child survived an allocation: {stdout}");
+    assert!(
+        !out.status.success(),
+        "the child survived an allocation: {stdout}"
+    );
     assert!(!stdout.contains("allocation was not caught"));
 }

@@ -7,14 +7,19 @@ use common::*;
 
 #[test]
 fn a_missing_runtime_library_is_a_clear_error() {
-    let missing = std::env::temp_dir().join("continuo-no-such-dir").join("libonnxruntime.so.1.31.1");
+    let missing = std::env::temp_dir()
+        .join("continuo-no-such-dir")
+        .join("libonnxruntime.so.1.31.1");
     // SAFETY (edition 2021): this binary's only test sets it before any engine thread starts.
     std::env::set_var(continuo::model::runtime::ORT_LIBRARY_ENV, &missing);
     let rate = 44_100.0;
     let mut r = renderer(rate, 333);
     let err = load(&mut r, "tone").expect_err("no runtime, no model");
     assert!(err.contains("ONNX Runtime library was not found"), "{err}");
-    assert!(err.contains("continuo-no-such-dir"), "the message names where it looked: {err}");
+    assert!(
+        err.contains("continuo-no-such-dir"),
+        "the message names where it looked: {err}"
+    );
 
     // A file that is not a library is refused too.
     let fake = std::env::temp_dir().join(format!("continuo-fake-ort-{}.so", std::process::id()));

@@ -7,9 +7,9 @@
 
 use continuo::audio::grid::TransportSnapshot;
 use continuo::audio::AudioEngine;
+use continuo::engine::audio_worker_channel;
 use continuo::engine::messages::{AudioToWorker, WorkerToAudio};
 use continuo::engine::status::SharedStatus;
-use continuo::engine::audio_worker_channel;
 use continuo::params::ContinuoParams;
 use ringbuf::traits::{Consumer, Observer, Producer};
 use std::hint::black_box;
@@ -27,7 +27,14 @@ fn main() {
     continuo::params::reset_smoothers_without_host(&params, RATE);
     let shared = Arc::new(SharedStatus::default());
     let (audio_ends, mut worker) = audio_worker_channel(RATE);
-    let mut engine = AudioEngine::new(audio_ends, params.clone(), shared.clone(), RATE, BLOCK, false);
+    let mut engine = AudioEngine::new(
+        audio_ends,
+        params.clone(),
+        shared.clone(),
+        RATE,
+        BLOCK,
+        false,
+    );
     let transport = TransportSnapshot {
         playing: true,
         sample_rate_hz: RATE,
@@ -40,7 +47,9 @@ fn main() {
     let input: Vec<f32> = (0..BLOCK).map(|i| (i as f32 * 0.05).sin() * 0.25).collect();
     let mut left = input.clone();
     let mut right = input.clone();
-    let take: Vec<f32> = (0..BLOCK * BATCH * 2).map(|i| (i as f32 * 0.01).cos() * 0.5).collect();
+    let take: Vec<f32> = (0..BLOCK * BATCH * 2)
+        .map(|i| (i as f32 * 0.01).cos() * 0.5)
+        .collect();
 
     // Start a take: trigger, answer as the worker would; with sync "now" it starts at once.
     continuo::params::set_without_host(&params.sync, continuo::params::SyncMode::Now, RATE);
@@ -88,16 +97,34 @@ fn main() {
         }
         copy_ns.push(started.elapsed().as_nanos() as f64 / BATCH as f64);
     }
-    assert_eq!(shared.num_underruns.load(Ordering::Relaxed), 0, "the bench's take ran dry");
+    assert_eq!(
+        shared.num_underruns.load(Ordering::Relaxed),
+        0,
+        "the bench's take ran dry"
+    );
     assert!(take_heard, "no take was playing");
     engine_ns.sort_by(f64::total_cmp);
     copy_ns.sort_by(f64::total_cmp);
     let median = |v: &[f64]| v[v.len() / 2];
     let budget_ns = BLOCK as f64 / RATE as f64 * 1e9;
     println!("audio thread, 64-frame stereo block at 48 kHz, take playing ({NUM_BATCHES} batches of {BATCH}):");
-    println!("  plain copy of the block : {:8.1} ns (median), {:8.1} ns (best)", median(&copy_ns), copy_ns[0]);
-    println!("  Continuo process()      : {:8.1} ns (median), {:8.1} ns (best)", median(&engine_ns), engine_ns[0]);
-    println!("  ratio                   : {:8.1}x a plain copy", median(&engine_ns) / median(&copy_ns));
-    println!("  share of the block's real-time budget ({:.0} ns): {:.3}%", budget_ns, 100.0 * median(&engine_ns) / budget_ns);
+    println!(
+        "  plain copy of the block : {:8.1} ns (median), {:8.1} ns (best)",
+        median(&copy_ns),
+        copy_ns[0]
+    );
+    println!(
+        "  Continuo process()      : {:8.1} ns (median), {:8.1} ns (best)",
+        median(&engine_ns),
+        engine_ns[0]
+    );
+    println!(
+        "  ratio                   : {:8.1}x a plain copy",
+        median(&engine_ns) / median(&copy_ns)
+    );
+    println!(
+        "  share of the block's real-time budget ({:.0} ns): {:.3}%",
+        budget_ns,
+        100.0 * median(&engine_ns) / budget_ns
+    );
 }
-

@@ -63,13 +63,19 @@ impl Continuo {
         let Some(receiver) = self.engine.receiver.take() else {
             return false;
         };
-        match Engine::spawn_with(self.params.clone(), self.shared.clone(), self.engine.commands.clone(), receiver) {
+        match Engine::spawn_with(
+            self.params.clone(),
+            self.shared.clone(),
+            self.engine.commands.clone(),
+            receiver,
+        ) {
             Ok(engine) => {
                 self.engine.engine = Some(engine);
                 true
             }
             Err(err) => {
-                self.shared.set_error(format!("The engine thread could not start: {err}"));
+                self.shared
+                    .set_error(format!("The engine thread could not start: {err}"));
                 false
             }
         }
@@ -77,7 +83,8 @@ impl Continuo {
 
     fn send(&self, command: WorkerCommand) {
         if self.engine.commands.try_send(command).is_err() {
-            self.shared.set_error("The engine is busy; try again in a moment.");
+            self.shared
+                .set_error("The engine is busy; try again in a moment.");
         }
     }
 }
@@ -114,7 +121,11 @@ impl Plugin for Continuo {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.shared.clone(), self.engine.commands.clone())
+        editor::create(
+            self.params.clone(),
+            self.shared.clone(),
+            self.engine.commands.clone(),
+        )
     }
 
     fn activate(
@@ -175,11 +186,21 @@ impl Plugin for Continuo {
         while let Some(event) = context.next_event() {
             let note = match event {
                 NoteEvent::NoteOn {
-                    timing, key, velocity, ..
-                } => key
-                    .number()
-                    .map(|k| (timing, k, (velocity * 127.0).round().clamp(1.0, 127.0) as u8, true)),
-                NoteEvent::NoteOff { timing, key, .. } => key.number().map(|k| (timing, k, 0, false)),
+                    timing,
+                    key,
+                    velocity,
+                    ..
+                } => key.number().map(|k| {
+                    (
+                        timing,
+                        k,
+                        (velocity * 127.0).round().clamp(1.0, 127.0) as u8,
+                        true,
+                    )
+                }),
+                NoteEvent::NoteOff { timing, key, .. } => {
+                    key.number().map(|k| (timing, k, 0, false))
+                }
                 _ => None,
             };
             if let Some(note) = note {

@@ -38,7 +38,14 @@ impl OfflineRenderer {
         let engine = Engine::spawn(params.clone(), shared.clone())?;
         let (audio_ends, worker_ends) = audio_worker_channel(sample_rate_hz);
         engine.send(WorkerCommand::Rewire(Box::new(worker_ends)));
-        let audio = AudioEngine::new(audio_ends, params.clone(), shared.clone(), sample_rate_hz, max_block_frames, true);
+        let audio = AudioEngine::new(
+            audio_ends,
+            params.clone(),
+            shared.clone(),
+            sample_rate_hz,
+            max_block_frames,
+            true,
+        );
         Ok(Self {
             params,
             shared,
@@ -56,7 +63,10 @@ impl OfflineRenderer {
     pub fn load_model(&mut self, dir: &Path, timeout: Duration) -> Result<String, String> {
         self.shared.text.lock().error = None;
         self.shared.set_phase(Phase::LoadingModel);
-        if !self.engine.send(WorkerCommand::LoadModel(dir.to_path_buf())) {
+        if !self
+            .engine
+            .send(WorkerCommand::LoadModel(dir.to_path_buf()))
+        {
             return Err("the engine's command queue is full".into());
         }
         let started = Instant::now();
@@ -74,7 +84,10 @@ impl OfflineRenderer {
                 return Err(text.message);
             }
         }
-        Err(format!("the model did not load within {} s", timeout.as_secs()))
+        Err(format!(
+            "the model did not load within {} s",
+            timeout.as_secs()
+        ))
     }
 
     /// The transport at the current position.
@@ -95,7 +108,9 @@ impl OfflineRenderer {
 
     /// Asks for a take, as the panel's Generate button does; it is picked up by the next block.
     pub fn trigger(&self) {
-        self.shared.generate_requested.store(true, Ordering::Relaxed);
+        self.shared
+            .generate_requested
+            .store(true, Ordering::Relaxed);
     }
 
     /// Processes one block in place and advances the transport.

@@ -111,14 +111,24 @@ impl Default for ContinuoParams {
             temperature: FloatParam::new(
                 "Temperature",
                 1.0,
-                FloatRange::Linear { min: 0.05, max: 2.0 },
+                FloatRange::Linear {
+                    min: 0.05,
+                    max: 2.0,
+                },
             )
             .with_step_size(0.01),
             top_k: IntParam::new("Top K", 250, IntRange::Linear { min: 0, max: 2048 }),
             top_p: FloatParam::new("Top P", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_step_size(0.01),
-            guidance: FloatParam::new("Guidance", 3.0, FloatRange::Linear { min: 0.0, max: 10.0 })
-                .with_step_size(0.1),
+            guidance: FloatParam::new(
+                "Guidance",
+                3.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 10.0,
+                },
+            )
+            .with_step_size(0.1),
             context_bars: IntParam::new("Context", 4, IntRange::Linear { min: 0, max: 16 })
                 .with_unit(" bars"),
             length_bars: IntParam::new("Length", 4, IntRange::Linear { min: 1, max: 32 })
@@ -126,7 +136,14 @@ impl Default for ContinuoParams {
             sync: EnumParam::new("Sync", SyncMode::Bar),
             loop_take: BoolParam::new("Loop", false),
             generate: BoolParam::new("Generate", false),
-            seed: IntParam::new("Seed", 0, IntRange::Linear { min: 0, max: 99_999 }),
+            seed: IntParam::new(
+                "Seed",
+                0,
+                IntRange::Linear {
+                    min: 0,
+                    max: 99_999,
+                },
+            ),
             bounce_mode: BoolParam::new("Bounce Mode", false).non_automatable(),
             prompt: RwLock::new(String::new()),
             model_dir: RwLock::new(String::new()),

@@ -16,7 +16,11 @@ pub fn env_path(name: &str) -> PathBuf {
     let value = std::env::var_os(name)
         .unwrap_or_else(|| panic!("{name} is not set: run the tests through `cargo xtask test`"));
     let path = PathBuf::from(value);
-    assert!(path.exists(), "{name}={} does not exist: run `cargo xtask test`", path.display());
+    assert!(
+        path.exists(),
+        "{name}={} does not exist: run `cargo xtask test`",
+        path.display()
+    );
     path
 }
 
@@ -36,7 +40,14 @@ pub fn model(name: &str) -> PathBuf {
 }
 
 pub fn renderer(rate: f32, block: usize) -> OfflineRenderer {
-    OfflineRenderer::new(Arc::new(ContinuoParams::default()), rate, block, 120.0, (4, 4)).expect("engine starts")
+    OfflineRenderer::new(
+        Arc::new(ContinuoParams::default()),
+        rate,
+        block,
+        120.0,
+        (4, 4),
+    )
+    .expect("engine starts")
 }
 
 pub fn load(renderer: &mut OfflineRenderer, name: &str) -> Result<String, String> {
@@ -46,7 +57,10 @@ pub fn load(renderer: &mut OfflineRenderer, name: &str) -> Result<String, String
 /// A stereo sine block as two channel vectors.
 pub fn sine(rate: f32, num_frames: usize, start_frame: usize) -> [Vec<f32>; 2] {
     let ch: Vec<f32> = (0..num_frames)
-        .map(|i| 0.25 * (2.0 * std::f64::consts::PI * 220.0 * (start_frame + i) as f64 / rate as f64).sin() as f32)
+        .map(|i| {
+            0.25 * (2.0 * std::f64::consts::PI * 220.0 * (start_frame + i) as f64 / rate as f64)
+                .sin() as f32
+        })
         .collect();
     [ch.clone(), ch]
 }

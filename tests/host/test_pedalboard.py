@@ -106,3 +106,22 @@ def test_generate_plays_the_test_tone(plugin, models_dir):
     fade = int(0.03 * RATE)
     expected = TONE_AMPLITUDE * np.cos(2 * np.pi * TONE_HZ * t)
     np.testing.assert_allclose(take[fade:-fade], expected[fade:-fade], atol=2e-3)
+
+
+def test_a_bundle_without_its_runtime_library_still_passes_audio(vst3_path, tmp_path):
+    """The bundle's ONNX Runtime library is gone: the plugin loads, cannot load a model (the
+    panel and log say the library was not found, see tests/no_runtime.rs for the message), and
+    passes audio untouched even when asked to generate."""
+    import shutil
+
+    broken = tmp_path / "continuo.vst3"
+    shutil.copytree(vst3_path, broken)
+    for lib in (broken / "Contents" / "x86_64-linux").glob("libonnxruntime*"):
+        lib.unlink()
+    plugin = pedalboard.load_plugin(str(broken))
+    audio = sine(RATE, 0.5)
+    plugin.process(audio, RATE, reset=True)
+    plugin.sync = "Now"
+    plugin.generate = True
+    out = plugin.process(audio, RATE, reset=False)
+    np.testing.assert_array_equal(out, audio)

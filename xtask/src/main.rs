@@ -19,7 +19,10 @@ const ORT_LIBRARY_SHA256: &str = "fc44112fbe06d7d689c57e11d3862031f64711007e4ee0
 /// Files copied from the wheel beside the library: its licence and third-party notices.
 const ORT_NOTICES: [(&str, &str); 2] = [
     ("onnxruntime/LICENSE", "ONNXRUNTIME-LICENSE"),
-    ("onnxruntime/ThirdPartyNotices.txt", "ONNXRUNTIME-ThirdPartyNotices.txt"),
+    (
+        "onnxruntime/ThirdPartyNotices.txt",
+        "ONNXRUNTIME-ThirdPartyNotices.txt",
+    ),
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -41,7 +44,9 @@ fn main() -> Result<()> {
     let command = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     match command.as_str() {
-        "setup" => setup(&root).map(|lib| println!("ONNX Runtime {ORT_VERSION}: {}", lib.display())),
+        "setup" => {
+            setup(&root).map(|lib| println!("ONNX Runtime {ORT_VERSION}: {}", lib.display()))
+        }
         "bundle" => bundle(&root, &rest),
         "install" => install(&root),
         "demo" => demo(&root),
@@ -67,7 +72,9 @@ fn workspace_root() -> PathBuf {
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {cmd:?}");
-    let status = cmd.status().with_context(|| format!("could not start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -85,7 +92,11 @@ fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn python() -> String {
@@ -94,7 +105,9 @@ fn python() -> String {
 
 /// Makes sure the runtime library is in `.cache/`, fetching and checking it when not.
 fn setup(root: &Path) -> Result<PathBuf> {
-    let cache = root.join(".cache").join(format!("onnxruntime-{ORT_VERSION}"));
+    let cache = root
+        .join(".cache")
+        .join(format!("onnxruntime-{ORT_VERSION}"));
     let lib = cache.join(ORT_LIBRARY);
     let notices_present = ORT_NOTICES.iter().all(|(_, n)| cache.join(n).is_file());
     if notices_present && lib.is_file() && sha256_file(&lib)? == ORT_LIBRARY_SHA256 {
@@ -104,32 +117,38 @@ fn setup(root: &Path) -> Result<PathBuf> {
     fs::create_dir_all(&downloads)?;
     let wheel = downloads.join(ORT_WHEEL);
     if !wheel.is_file() || sha256_file(&wheel)? != ORT_WHEEL_SHA256 {
-        run(Command::new(python()).args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--python-version",
-            "3.11",
-            "--platform",
-            "manylinux_2_28_x86_64",
-            "--implementation",
-            "cp",
-            &format!("onnxruntime=={ORT_VERSION}"),
-            "-d",
-        ])
-        .arg(&downloads))
+        run(Command::new(python())
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+                "--platform",
+                "manylinux_2_28_x86_64",
+                "--implementation",
+                "cp",
+                &format!("onnxruntime=={ORT_VERSION}"),
+                "-d",
+            ])
+            .arg(&downloads))
         .context("fetching the ONNX Runtime wheel from PyPI (needs Python 3 with pip)")?;
     }
     let found = sha256_file(&wheel)?;
     if found != ORT_WHEEL_SHA256 {
-        bail!("{} has sha256 {found}, expected {ORT_WHEEL_SHA256}: refusing to use it", wheel.display());
+        bail!(
+            "{} has sha256 {found}, expected {ORT_WHEEL_SHA256}: refusing to use it",
+            wheel.display()
+        );
     }
     fs::create_dir_all(&cache)?;
     let mut archive = zip::ZipArchive::new(fs::File::open(&wheel)?)?;
     let mut extract = |name: &str, dest: &Path| -> Result<()> {
-        let mut entry = archive.by_name(name).with_context(|| format!("{name} is not in the wheel"))?;
+        let mut entry = archive
+            .by_name(name)
+            .with_context(|| format!("{name} is not in the wheel"))?;
         let tmp = dest.with_extension("part");
         let mut out = fs::File::create(&tmp)?;
         std::io::copy(&mut entry, &mut out)?;
@@ -142,7 +161,10 @@ fn setup(root: &Path) -> Result<PathBuf> {
     }
     let found = sha256_file(&lib)?;
     if found != ORT_LIBRARY_SHA256 {
-        bail!("{} has sha256 {found}, expected {ORT_LIBRARY_SHA256}", lib.display());
+        bail!(
+            "{} has sha256 {found}, expected {ORT_LIBRARY_SHA256}",
+            lib.display()
+        );
     }
     eprintln!("ONNX Runtime {ORT_VERSION} ready at {}", lib.display());
     Ok(lib)
@@ -155,7 +177,8 @@ fn place(from: &Path, to: &Path) -> Result<()> {
     }
     let _ = fs::remove_file(to);
     if fs::hard_link(from, to).is_err() {
-        fs::copy(from, to).with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
+        fs::copy(from, to)
+            .with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
     }
     Ok(())
 }
@@ -176,7 +199,12 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 
 /// Puts the runtime library, its notices and the default model beside a plugin binary.
 /// `default_model` overrides `models/default` (the test bundles carry the test model).
-fn furnish(root: &Path, binary_dir: &Path, models_dir: &Path, default_model: Option<&Path>) -> Result<()> {
+fn furnish(
+    root: &Path,
+    binary_dir: &Path,
+    models_dir: &Path,
+    default_model: Option<&Path>,
+) -> Result<()> {
     let lib = setup(root)?;
     let cache = lib.parent().unwrap();
     place(&lib, &binary_dir.join(ORT_LIBRARY))?;
@@ -194,12 +222,22 @@ fn furnish(root: &Path, binary_dir: &Path, models_dir: &Path, default_model: Opt
 
 /// Lays out `<out>/continuo.vst3` and `<out>/continuo-clap/continuo.clap` around one plugin
 /// binary (nice-plug exports both formats from the same library).
-fn assemble(root: &Path, plugin_so: &Path, out: &Path, default_model: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
+fn assemble(
+    root: &Path,
+    plugin_so: &Path,
+    out: &Path,
+    default_model: Option<&Path>,
+) -> Result<(PathBuf, PathBuf)> {
     let vst3 = out.join("continuo.vst3");
     let vst3_bin_dir = vst3.join("Contents").join("x86_64-linux");
     fs::create_dir_all(&vst3_bin_dir)?;
     fs::copy(plugin_so, vst3_bin_dir.join("continuo.so"))?;
-    furnish(root, &vst3_bin_dir, &vst3.join("Contents").join("Resources").join("models"), default_model)?;
+    furnish(
+        root,
+        &vst3_bin_dir,
+        &vst3.join("Contents").join("Resources").join("models"),
+        default_model,
+    )?;
     let clap_dir = out.join("continuo-clap");
     fs::create_dir_all(&clap_dir)?;
     let clap = clap_dir.join("continuo.clap");
@@ -221,14 +259,23 @@ fn bundle(root: &Path, args: &[String]) -> Result<()> {
     // nice-plug-xtask writes continuo.clap and continuo.vst3; the CLAP gets a folder of its own
     // so the runtime library and models can travel beside it.
     let loose_clap = bundled.join("continuo.clap");
-    let profile = if args.iter().any(|a| a == "--release") { "release" } else { "debug" };
+    let profile = if args.iter().any(|a| a == "--release") {
+        "release"
+    } else {
+        "debug"
+    };
     let so = root.join("target").join(profile).join("libcontinuo.so");
     let (vst3, clap) = assemble(root, &so, &bundled, None)?;
     let _ = fs::remove_file(&loose_clap);
     // The command line tool finds the runtime library beside itself too.
     let cli_dir = bundled.clone();
     furnish(root, &cli_dir, &cli_dir.join("models"), None)?;
-    println!("bundled:\n  {}\n  {}\n  {}", vst3.display(), clap.display(), bundled.join("continuo").display());
+    println!(
+        "bundled:\n  {}\n  {}\n  {}",
+        vst3.display(),
+        clap.display(),
+        bundled.join("continuo").display()
+    );
     Ok(())
 }
 
@@ -242,7 +289,11 @@ fn install(root: &Path) -> Result<()> {
     let _ = fs::remove_dir_all(&clap_dest);
     copy_dir(&bundled.join("continuo.vst3"), &vst3_dest)?;
     copy_dir(&bundled.join("continuo-clap"), &clap_dest)?;
-    println!("installed:\n  {}\n  {}", vst3_dest.display(), clap_dest.join("continuo.clap").display());
+    println!(
+        "installed:\n  {}\n  {}",
+        vst3_dest.display(),
+        clap_dest.join("continuo.clap").display()
+    );
     Ok(())
 }
 
@@ -258,7 +309,9 @@ fn venv(root: &Path) -> Result<PathBuf> {
     let wanted = sha256_file(&requirements)?;
     let stamp = venv.join("continuo-requirements.sha256");
     if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        run(Command::new(&py).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements))?;
+        run(Command::new(&py)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(&requirements))?;
         fs::write(&stamp, &wanted)?;
     }
     Ok(py)
@@ -266,7 +319,9 @@ fn venv(root: &Path) -> Result<PathBuf> {
 
 fn test_models(root: &Path, py: &Path) -> Result<PathBuf> {
     let out = root.join("target").join("test-models");
-    run(Command::new(py).arg(root.join("tests/models/make_test_models.py")).arg(&out))?;
+    run(Command::new(py)
+        .arg(root.join("tests/models/make_test_models.py"))
+        .arg(&out))?;
     Ok(out)
 }
 
@@ -288,7 +343,11 @@ fn have(program: &str) -> bool {
 
 /// Installs the editor test's Debian packages when they are missing and we may (root).
 fn gui_test_tools() -> Result<()> {
-    let missing: Vec<&str> = GUI_TEST_TOOLS.iter().filter(|(p, _)| !have(p)).map(|(_, pkg)| *pkg).collect();
+    let missing: Vec<&str> = GUI_TEST_TOOLS
+        .iter()
+        .filter(|(p, _)| !have(p))
+        .map(|(_, pkg)| *pkg)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -297,11 +356,18 @@ fn gui_test_tools() -> Result<()> {
         return Ok(());
     }
     run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get").args(["install", "-y", "-qq"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn not_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() != b"0").unwrap_or(true)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() != b"0")
+        .unwrap_or(true)
 }
 
 fn test(root: &Path, extra: &[String]) -> Result<()> {
@@ -313,7 +379,13 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // allocation inside process() aborts. Building it in the same cargo invocation as the tests
     // keeps one feature set, so nothing is compiled twice; cargo leaves that cdylib in deps/.
     let mut build = Command::new("cargo");
-    build.args(["test", "--workspace", "--features", "continuo/assert_process_allocs", "--no-run"]);
+    build.args([
+        "test",
+        "--workspace",
+        "--features",
+        "continuo/assert_process_allocs",
+        "--no-run",
+    ]);
     run(&mut build)?;
     let test_bundles = root.join("target").join("test-bundles");
     let (vst3, clap) = assemble(
@@ -327,17 +399,27 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         ("CONTINUO_TEST_VST3", vst3.clone()),
         ("CONTINUO_TEST_MODELS", models.clone()),
         ("CONTINUO_TEST_ORT_LIBRARY", lib.clone()),
-        ("CONTINUO_TEST_ARTIFACTS", root.join("target").join("test-artifacts")),
+        (
+            "CONTINUO_TEST_ARTIFACTS",
+            root.join("target").join("test-artifacts"),
+        ),
     ];
     let mut cargo_test = Command::new("cargo");
-    cargo_test.args(["test", "--workspace", "--features", "continuo/assert_process_allocs"]);
+    cargo_test.args([
+        "test",
+        "--workspace",
+        "--features",
+        "continuo/assert_process_allocs",
+    ]);
     cargo_test.args(extra);
     cargo_test.envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
     run(&mut cargo_test)?;
     // The notes model's reference tokenizer against the shared vectors (Rust side: issue 4).
     run(Command::new(&py).arg(root.join("models/notes/test_tokens.py")))?;
     let mut pytest = Command::new(&py);
-    pytest.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]).arg(root.join("tests/host"));
+    pytest
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(root.join("tests/host"));
     pytest.envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
     run(&mut pytest)?;
     Ok(())
@@ -365,14 +447,26 @@ fn demo(root: &Path) -> Result<()> {
         .arg(&model)
         .arg("--input")
         .arg(root.join("assets/demo-riff.wav"))
-        .args(["--bpm", "120", "--bars", "4", "--prompt", "warm electric piano", "--out"])
+        .args([
+            "--bpm",
+            "120",
+            "--bars",
+            "4",
+            "--prompt",
+            "warm electric piano",
+            "--out",
+        ])
         .arg(&out))?;
     println!("demo written to {}", out.display());
     Ok(())
 }
 
 fn bench(root: &Path) -> Result<()> {
-    run(Command::new("cargo")
-        .current_dir(root)
-        .args(["bench", "-p", "continuo", "--bench", "audio_block"]))
+    run(Command::new("cargo").current_dir(root).args([
+        "bench",
+        "-p",
+        "continuo",
+        "--bench",
+        "audio_block",
+    ]))
 }

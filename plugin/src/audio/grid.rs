@@ -55,7 +55,11 @@ impl TransportSnapshot {
 ///
 /// `Now`, a stopped transport, or a host without musical position all start at once (offset 0):
 /// there is no grid moving to wait for.
-pub fn grid_offset(sync: SyncMode, transport: &TransportSnapshot, num_frames: usize) -> Option<usize> {
+pub fn grid_offset(
+    sync: SyncMode,
+    transport: &TransportSnapshot,
+    num_frames: usize,
+) -> Option<usize> {
     let pos_beats = match (sync, transport.playing, transport.pos_beats) {
         (SyncMode::Now, _, _) | (_, false, _) | (_, _, None) => return Some(0),
         (_, true, Some(pos)) if pos.is_finite() => pos,
@@ -67,7 +71,9 @@ pub fn grid_offset(sync: SyncMode, transport: &TransportSnapshot, num_frames: us
         SyncMode::Bar => {
             let bar_len = transport.beats_per_bar();
             let bar_start = match transport.bar_start_beats {
-                Some(start) if start.is_finite() && start <= pos_beats + GRID_EPSILON_BEATS => start,
+                Some(start) if start.is_finite() && start <= pos_beats + GRID_EPSILON_BEATS => {
+                    start
+                }
                 _ => (pos_beats / bar_len).floor() * bar_len,
             };
             let beats_into_bar = pos_beats - bar_start;
@@ -83,7 +89,9 @@ pub fn grid_offset(sync: SyncMode, transport: &TransportSnapshot, num_frames: us
     // sends positions in fixed point (2^31 steps a beat), off by up to ~6e-6 frames at 48 kHz and
     // 120 BPM, more at slower tempi and higher rates; a thousandth of a frame covers that and
     // moves a start by nothing audible.
-    let offset_frames = (offset_beats * transport.frames_per_beat() - GRID_SLACK_FRAMES).ceil().max(0.0);
+    let offset_frames = (offset_beats * transport.frames_per_beat() - GRID_SLACK_FRAMES)
+        .ceil()
+        .max(0.0);
     if offset_frames < num_frames as f64 {
         Some(offset_frames as usize)
     } else {
@@ -136,8 +144,14 @@ mod tests {
             // frame 95,904 at 48 kHz, 120 BPM: a hair before the exact 3.996 beats.
             let exact = 95_904.0 / 24_000.0;
             let fixed = (exact * 2f64.powi(31)).floor() / 2f64.powi(31);
-            assert_eq!(grid_offset(SyncMode::Bar, &playing_at(fixed), 333), Some(96));
-            assert_eq!(grid_offset(SyncMode::Bar, &playing_at(exact), 333), Some(96));
+            assert_eq!(
+                grid_offset(SyncMode::Bar, &playing_at(fixed), 333),
+                Some(96)
+            );
+            assert_eq!(
+                grid_offset(SyncMode::Bar, &playing_at(exact), 333),
+                Some(96)
+            );
         }
 
         #[test]

@@ -27,7 +27,10 @@ pub const OFFLINE_WAIT_LIMIT: Duration = Duration::from_secs(600);
 enum VoiceState {
     Free,
     /// Buffered and waiting for its grid point.
-    Armed { job_id: JobId, num_frames: u64 },
+    Armed {
+        job_id: JobId,
+        num_frames: u64,
+    },
     Playing {
         job_id: JobId,
         /// Frames of the take played (or owed) so far.
@@ -167,7 +170,10 @@ impl AudioEngine {
 
     fn handle_controls(&mut self, transport: &TransportSnapshot) {
         let generate = self.params.generate.value();
-        let gui_generate = self.shared.generate_requested.swap(false, Ordering::Relaxed);
+        let gui_generate = self
+            .shared
+            .generate_requested
+            .swap(false, Ordering::Relaxed);
         let rising = generate && !self.generate_was_on;
         self.generate_was_on = generate;
         if rising || gui_generate {
@@ -254,7 +260,8 @@ impl AudioEngine {
                         self.pending = None;
                     }
                     for idx in 0..NUM_VOICES {
-                        if matches!(self.voices[idx].state, VoiceState::Armed { job_id: id, .. } if id == job_id) {
+                        if matches!(self.voices[idx].state, VoiceState::Armed { job_id: id, .. } if id == job_id)
+                        {
                             self.free_voice(idx);
                         }
                     }
@@ -299,13 +306,18 @@ impl AudioEngine {
         }
         // Mix: dry and wet gains from the blend law, then the output gain, both smoothed. While
         // neither control moves (nearly always) the gains are worked out once per piece.
-        let steady = !self.params.mix.smoothed.is_smoothing() && !self.params.output_gain.smoothed.is_smoothing();
+        let steady = !self.params.mix.smoothed.is_smoothing()
+            && !self.params.output_gain.smoothed.is_smoothing();
         let gains = |params: &ContinuoParams| {
             // A saved state can carry values outside the ranges (nice-plug stores them as they
             // come): clamp what reaches the audio.
             let mix = finite_or(params.mix.smoothed.next(), 0.5).clamp(0.0, 1.0);
-            let gain = db_to_gain(finite_or(params.output_gain.smoothed.next(), 0.0).clamp(-60.0, 12.0));
-            ((2.0 * (1.0 - mix)).min(1.0) * gain, (2.0 * mix).min(1.0) * gain)
+            let gain =
+                db_to_gain(finite_or(params.output_gain.smoothed.next(), 0.0).clamp(-60.0, 12.0));
+            (
+                (2.0 * (1.0 - mix)).min(1.0) * gain,
+                (2.0 * mix).min(1.0) * gain,
+            )
         };
         let mut dry_wet = gains(&self.params);
         let stereo_out = channels.len() >= 2;
@@ -502,7 +514,13 @@ impl AudioEngine {
         });
     }
 
-    fn capture_audio(&mut self, channels: &[&mut [f32]], start: usize, len: usize, transport: &TransportSnapshot) {
+    fn capture_audio(
+        &mut self,
+        channels: &[&mut [f32]],
+        start: usize,
+        len: usize,
+        transport: &TransportSnapshot,
+    ) {
         let scratch = &mut self.capture_scratch[..len * 2];
         if channels.len() >= 2 {
             for i in 0..len {
@@ -547,11 +565,16 @@ impl AudioEngine {
     fn publish_buffer_health(&self) {
         let mut buffered = 0;
         for (idx, voice) in self.voices.iter().enumerate() {
-            if matches!(voice.state, VoiceState::Playing { .. } | VoiceState::Armed { .. }) {
+            if matches!(
+                voice.state,
+                VoiceState::Playing { .. } | VoiceState::Armed { .. }
+            ) {
                 buffered = buffered.max(self.ends.voices[idx].occupied_len() as u64 / 2);
             }
         }
-        self.shared.num_buffered_frames.store(buffered, Ordering::Relaxed);
+        self.shared
+            .num_buffered_frames
+            .store(buffered, Ordering::Relaxed);
     }
 
     /// The host rate this engine was built for, in Hz.

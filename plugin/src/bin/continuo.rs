@@ -5,7 +5,9 @@
 //! ```
 
 use continuo::offline::OfflineRenderer;
-use continuo::params::{clamp_prompt, set_without_host, ContinuoParams, SyncMode, MAX_PROMPT_BYTES};
+use continuo::params::{
+    clamp_prompt, set_without_host, ContinuoParams, SyncMode, MAX_PROMPT_BYTES,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -80,7 +82,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--time-sig" => {
                 let v = value()?;
-                let (n, d) = v.split_once('/').ok_or_else(|| format!("--time-sig looks like 3/4, got {v:?}"))?;
+                let (n, d) = v
+                    .split_once('/')
+                    .ok_or_else(|| format!("--time-sig looks like 3/4, got {v:?}"))?;
                 args.time_sig = (
                     n.parse().map_err(|_| num_err("--time-sig", &v))?,
                     d.parse().map_err(|_| num_err("--time-sig", &v))?,
@@ -120,14 +124,16 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     if args.bars == 0 || args.bars > 32 {
         return Err(format!("--bars {} is outside 1..32", args.bars));
     }
-    if args.time_sig.0 <= 0 || args.time_sig.1 <= 0 || args.time_sig.0 > 32 || args.time_sig.1 > 32 {
+    if args.time_sig.0 <= 0 || args.time_sig.1 <= 0 || args.time_sig.0 > 32 || args.time_sig.1 > 32
+    {
         return Err("--time-sig must be like 4/4, 3/4 or 6/8".into());
     }
     Ok(args)
 }
 
 fn read_wav(path: &PathBuf) -> Result<(u32, Vec<Vec<f32>>), String> {
-    let mut reader = hound::WavReader::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut reader =
+        hound::WavReader::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let spec = reader.spec();
     let num_channels = spec.channels as usize;
     if num_channels == 0 {
@@ -144,7 +150,11 @@ fn read_wav(path: &PathBuf) -> Result<(u32, Vec<Vec<f32>>), String> {
         }
     }
     .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
-    let mut channels = vec![Vec::with_capacity(samples.len() / num_channels); 2];
+    let num_frames = samples.len() / num_channels;
+    let mut channels = vec![
+        Vec::with_capacity(num_frames),
+        Vec::with_capacity(num_frames),
+    ];
     for frame in samples.chunks_exact(num_channels) {
         channels[0].push(frame[0]);
         channels[1].push(if num_channels > 1 { frame[1] } else { frame[0] });
@@ -159,7 +169,8 @@ fn write_wav(path: &PathBuf, rate: u32, channels: &[Vec<f32>]) -> Result<(), Str
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let mut writer = hound::WavWriter::create(path, spec).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut writer = hound::WavWriter::create(path, spec)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     for i in 0..channels[0].len() {
         for ch in channels {
             writer.write_sample(ch[i]).map_err(|e| e.to_string())?;
@@ -171,7 +182,10 @@ fn write_wav(path: &PathBuf, rate: u32, channels: &[Vec<f32>]) -> Result<(), Str
 fn run(args: Args) -> Result<(), String> {
     let (rate, mut input) = read_wav(&args.input)?;
     if !(22_050..=192_000).contains(&rate) {
-        return Err(format!("{} is at {rate} Hz; supported rates are 22.05 to 192 kHz", args.input.display()));
+        return Err(format!(
+            "{} is at {rate} Hz; supported rates are 22.05 to 192 kHz",
+            args.input.display()
+        ));
     }
     let params = Arc::new(ContinuoParams::default());
     let mut prompt = args.prompt.clone();
@@ -202,8 +216,9 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(v) = args.guidance {
         set!(&params.guidance, v);
     }
-    let mut renderer = OfflineRenderer::new(params, rate as f32, BLOCK_FRAMES, args.bpm, args.time_sig)
-        .map_err(|e| format!("cannot start the engine: {e}"))?;
+    let mut renderer =
+        OfflineRenderer::new(params, rate as f32, BLOCK_FRAMES, args.bpm, args.time_sig)
+            .map_err(|e| format!("cannot start the engine: {e}"))?;
     let model = renderer.load_model(&args.model, Duration::from_secs(120))?;
     eprintln!("model: {model}");
 
@@ -228,7 +243,11 @@ fn run(args: Args) -> Result<(), String> {
         }
         let end = (pos + BLOCK_FRAMES).min(total);
         // Stop each block at the end of the input so the trigger lands on the bar line.
-        let end = if pos < input_frames { end.min(input_frames) } else { end };
+        let end = if pos < input_frames {
+            end.min(input_frames)
+        } else {
+            end
+        };
         let (left, right) = out.split_at_mut(1);
         let mut block: [&mut [f32]; 2] = [&mut left[0][pos..end], &mut right[0][pos..end]];
         renderer.process(&mut block, &[]);

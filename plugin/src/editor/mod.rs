@@ -5,13 +5,13 @@ use crate::engine::messages::WorkerCommand;
 use crate::engine::status::{Phase, SharedStatus};
 use crate::params::{clamp_prompt, ContinuoParams, MAX_PROMPT_BYTES};
 use crossbeam_channel::Sender;
-use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{
-    baseview::WindowSize, create_egui_editor, EguiEditor, EguiEditorState,
-    EguiNiceSettings, NiceEguiApp, RepaintNotifier,
+    baseview::WindowSize, create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings,
+    NiceEguiApp, RepaintNotifier,
 };
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -88,7 +88,8 @@ impl NiceEguiApp for Panel {
         };
         let setter = gui.param_setter();
         // Keep repainting while something moves (progress, buffer health).
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(100));
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.heading("Continuo");
             self.status_section(ui);
@@ -156,7 +157,10 @@ impl Panel {
     fn model_section(&mut self, ui: &mut egui::Ui) {
         ui.label("Model folder (empty: the bundled default model)");
         ui.horizontal(|ui| {
-            ui.add(egui::TextEdit::singleline(&mut self.model_dir).desired_width(ui.available_width() - 120.0));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.model_dir)
+                    .desired_width(ui.available_width() - 120.0),
+            );
             if ui.button("Load").clicked() {
                 self.load_model();
             }
@@ -172,8 +176,14 @@ impl Panel {
                 for entry in entries.flatten() {
                     let path = entry.path();
                     if path.join(crate::model::manifest::MANIFEST_FILE).is_file() {
-                        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                        if ui.small_button(format!("Use bundled model “{name}”")).clicked() {
+                        let name = path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        if ui
+                            .small_button(format!("Use bundled model “{name}”"))
+                            .clicked()
+                        {
                             picked = Some(path);
                         }
                     }
@@ -190,13 +200,20 @@ impl Panel {
         // The worker records the folder in the saved state once it has it.
         let _ = self
             .commands
-            .try_send(WorkerCommand::LoadModel(PathBuf::from(self.model_dir.trim())));
+            .try_send(WorkerCommand::LoadModel(PathBuf::from(
+                self.model_dir.trim(),
+            )));
     }
 
     fn transport_section(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            if ui.button(egui::RichText::new("Generate").strong()).clicked() {
-                self.shared.generate_requested.store(true, Ordering::Relaxed);
+            if ui
+                .button(egui::RichText::new("Generate").strong())
+                .clicked()
+            {
+                self.shared
+                    .generate_requested
+                    .store(true, Ordering::Relaxed);
             }
             if ui.button("Stop").clicked() {
                 self.shared.stop_requested.store(true, Ordering::Relaxed);
@@ -212,7 +229,10 @@ impl Panel {
             let speed = self.shared.speed_x_realtime.load();
             let eta = self.shared.eta_seconds.load();
             let label = if speed > 0.0 {
-                format!("{:.0}% · {speed:.1}x real time · {eta:.1} s left", progress * 100.0)
+                format!(
+                    "{:.0}% · {speed:.1}x real time · {eta:.1} s left",
+                    progress * 100.0
+                )
             } else {
                 format!("{:.0}% · measuring speed …", progress * 100.0)
             };
@@ -222,34 +242,40 @@ impl Panel {
 
     fn params_section(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
         let p = &self.params;
-        egui::Grid::new("params").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
-            macro_rules! row {
-                ($label:expr, $param:expr) => {
-                    ui.label($label);
-                    ui.add(ParamSlider::for_param($param, setter).with_width(180.0));
-                    ui.end_row();
-                };
-            }
-            row!("Mix", &p.mix);
-            row!("Output gain", &p.output_gain);
-            row!("Temperature", &p.temperature);
-            row!("Top K", &p.top_k);
-            row!("Top P", &p.top_p);
-            row!("Guidance", &p.guidance);
-            row!("Context (bars)", &p.context_bars);
-            row!("Length (bars)", &p.length_bars);
-            row!("Sync", &p.sync);
-            row!("Loop", &p.loop_take);
-            row!("Seed (0: new)", &p.seed);
-            row!("Bounce mode", &p.bounce_mode);
-        });
+        egui::Grid::new("params")
+            .num_columns(2)
+            .spacing([12.0, 6.0])
+            .show(ui, |ui| {
+                macro_rules! row {
+                    ($label:expr, $param:expr) => {
+                        ui.label($label);
+                        ui.add(ParamSlider::for_param($param, setter).with_width(180.0));
+                        ui.end_row();
+                    };
+                }
+                row!("Mix", &p.mix);
+                row!("Output gain", &p.output_gain);
+                row!("Temperature", &p.temperature);
+                row!("Top K", &p.top_k);
+                row!("Top P", &p.top_p);
+                row!("Guidance", &p.guidance);
+                row!("Context (bars)", &p.context_bars);
+                row!("Length (bars)", &p.length_bars);
+                row!("Sync", &p.sync);
+                row!("Loop", &p.loop_take);
+                row!("Seed (0: new)", &p.seed);
+                row!("Bounce mode", &p.bounce_mode);
+            });
     }
 
     fn health_section(&self, ui: &mut egui::Ui) {
         let rate = self.shared.host_rate_hz.load().max(1.0);
         let buffered = self.shared.num_buffered_frames.load(Ordering::Relaxed) as f32 / rate;
         let underruns = self.shared.num_underruns.load(Ordering::Relaxed);
-        let dropped = self.shared.num_capture_dropped_frames.load(Ordering::Relaxed);
+        let dropped = self
+            .shared
+            .num_capture_dropped_frames
+            .load(Ordering::Relaxed);
         ui.horizontal(|ui| {
             ui.label(format!("Buffer {buffered:.2} s"));
             let colour = if underruns == 0 {

@@ -49,7 +49,9 @@ impl History {
     }
 
     pub fn push_note(&mut self, note: CapturedNote) {
-        let oldest = self.total_frames.saturating_sub(self.capacity_frames as u64);
+        let oldest = self
+            .total_frames
+            .saturating_sub(self.capacity_frames as u64);
         if self.notes.len() > 4096 {
             self.notes.retain(|n| n.frame_idx >= oldest);
         }
@@ -78,7 +80,11 @@ impl History {
     /// Notes whose frame index is within the last `num_frames` frames.
     pub fn last_notes(&self, num_frames: usize) -> Vec<CapturedNote> {
         let start = self.total_frames.saturating_sub(num_frames as u64);
-        self.notes.iter().copied().filter(|n| n.frame_idx >= start).collect()
+        self.notes
+            .iter()
+            .copied()
+            .filter(|n| n.frame_idx >= start)
+            .collect()
     }
 
     /// Forgets everything (transport jump backwards, re-activation).
@@ -117,7 +123,10 @@ mod tests {
             h.push_audio(&block[..6]); // frames 0..3
             h.push_audio(&block[6..]); // frames 3..7, wrapping
             assert_eq!(h.total_frames(), 7);
-            assert_eq!(h.last_frames(4), vec![3.0, -3.0, 4.0, -4.0, 5.0, -5.0, 6.0, -6.0]);
+            assert_eq!(
+                h.last_frames(4),
+                vec![3.0, -3.0, 4.0, -4.0, 5.0, -5.0, 6.0, -6.0]
+            );
             let long: Vec<f32> = (0..10).flat_map(|i| [i as f32, 0.0]).collect();
             h.push_audio(&long);
             assert_eq!(h.total_frames(), 17);

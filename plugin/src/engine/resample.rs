@@ -107,7 +107,8 @@ impl StreamResampler {
         let mut guard = 0;
         while self.num_out_frames < wanted && guard < 64 {
             let num_frames = self.pending.len() / self.num_channels;
-            self.pending.resize(self.chunk_frames * self.num_channels, 0.0);
+            self.pending
+                .resize(self.chunk_frames * self.num_channels, 0.0);
             self.run_chunk(0, num_frames.min(self.chunk_frames), out)?;
             self.pending.clear();
             guard += 1;
@@ -118,7 +119,12 @@ impl StreamResampler {
         Ok(())
     }
 
-    fn run_chunk(&mut self, offset_samples: usize, num_valid_frames: usize, out: &mut Vec<f32>) -> Result<(), String> {
+    fn run_chunk(
+        &mut self,
+        offset_samples: usize,
+        num_valid_frames: usize,
+        out: &mut Vec<f32>,
+    ) -> Result<(), String> {
         let Some(inner) = self.inner.as_mut() else {
             return Ok(());
         };
@@ -127,8 +133,8 @@ impl StreamResampler {
         let input = &self.pending[offset_samples..offset_samples + chunk * n];
         let adapter_in = InterleavedSlice::new(input, n, chunk).map_err(|e| e.to_string())?;
         let out_frames = self.out_chunk.len() / n;
-        let mut adapter_out =
-            InterleavedSlice::new_mut(&mut self.out_chunk, n, out_frames).map_err(|e| e.to_string())?;
+        let mut adapter_out = InterleavedSlice::new_mut(&mut self.out_chunk, n, out_frames)
+            .map_err(|e| e.to_string())?;
         let indexing = Indexing {
             input_offset: 0,
             output_offset: 0,
@@ -147,9 +153,16 @@ impl StreamResampler {
 }
 
 /// Resamples a whole clip at once (context audio). Worker thread; allocates.
-pub fn resample_clip(input: &[f32], from_hz: u32, to_hz: u32, num_channels: usize) -> Result<Vec<f32>, String> {
+pub fn resample_clip(
+    input: &[f32],
+    from_hz: u32,
+    to_hz: u32,
+    num_channels: usize,
+) -> Result<Vec<f32>, String> {
     let mut r = StreamResampler::new(from_hz, to_hz, num_channels)?;
-    let mut out = Vec::with_capacity((input.len() as f64 * to_hz as f64 / from_hz.max(1) as f64) as usize + 16);
+    let mut out = Vec::with_capacity(
+        (input.len() as f64 * to_hz as f64 / from_hz.max(1) as f64) as usize + 16,
+    );
     r.push(input, &mut out)?;
     r.finish(&mut out)?;
     Ok(out)
@@ -202,7 +215,11 @@ mod tests {
                 // Upsampling (the usual case, model rate below host rate) keeps the first sample;
                 // downsampling band-limits the sudden start, which softens it.
                 if to > from {
-                    assert!((out[0] - 1.0).abs() < 0.05, "{from} -> {to}: first sample {}", out[0]);
+                    assert!(
+                        (out[0] - 1.0).abs() < 0.05,
+                        "{from} -> {to}: first sample {}",
+                        out[0]
+                    );
                 } else {
                     assert!(out[0] > 0.5, "{from} -> {to}: first sample {}", out[0]);
                 }

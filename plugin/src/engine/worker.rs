@@ -113,7 +113,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(params: SharedParams, shared: Arc<SharedStatus>, commands: Receiver<WorkerCommand>) -> Self {
+    pub fn new(
+        params: SharedParams,
+        shared: Arc<SharedStatus>,
+        commands: Receiver<WorkerCommand>,
+    ) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -153,7 +157,11 @@ impl Worker {
     fn iteration(&mut self) -> bool {
         let wait = if self.job.is_some() {
             Duration::ZERO
-        } else if self.shared.offline.load(std::sync::atomic::Ordering::Relaxed) {
+        } else if self
+            .shared
+            .offline
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             Duration::from_millis(1)
         } else {
             IDLE_TICK
@@ -243,9 +251,13 @@ impl Worker {
 
     fn recover_from_panic(&mut self) {
         if let Some(job) = self.job.take() {
-            self.fail(job.job_id, "Generation stopped on an internal error; the take was dropped.".into());
+            self.fail(
+                job.job_id,
+                "Generation stopped on an internal error; the take was dropped.".into(),
+            );
         } else {
-            self.shared.set_error("The engine hit an internal error and recovered.");
+            self.shared
+                .set_error("The engine hit an internal error and recovered.");
         }
     }
 
@@ -270,7 +282,8 @@ impl Worker {
         }
         let previous_phase = self.shared.phase();
         self.shared.set_phase(Phase::LoadingModel);
-        self.shared.set_message(format!("Loading model from {} …", dir.display()));
+        self.shared
+            .set_message(format!("Loading model from {} …", dir.display()));
         match model::load(&dir) {
             Ok(generator) => {
                 // The running job belongs to the old model: end it cleanly.
@@ -292,8 +305,10 @@ impl Worker {
                 } else {
                     ""
                 };
-                self.shared
-                    .set_error(format!("Could not load the model in {}: {err}.{kept}", dir.display()));
+                self.shared.set_error(format!(
+                    "Could not load the model in {}: {err}.{kept}",
+                    dir.display()
+                ));
                 self.shared.set_phase(if self.generator.is_some() {
                     previous_phase
                 } else {
@@ -374,7 +389,10 @@ impl Worker {
         self.cancel_job();
         self.cancel_unstarted_takes();
         let Some(generator) = self.generator.as_mut() else {
-            self.fail(job_id, "No model loaded: choose a model folder before generating.".into());
+            self.fail(
+                job_id,
+                "No model loaded: choose a model folder before generating.".into(),
+            );
             return;
         };
         let info = generator.info().clone();
@@ -388,7 +406,10 @@ impl Worker {
         let beats_per_bar = transport.beats_per_bar();
         let seconds_per_bar = beats_per_bar * 60.0 / tempo_bpm;
         let length_seconds = settings.length_bars as f64 * seconds_per_bar;
-        if !(length_seconds.is_finite() && length_seconds > 0.0 && length_seconds <= MAX_TAKE_SECONDS) {
+        if !(length_seconds.is_finite()
+            && length_seconds > 0.0
+            && length_seconds <= MAX_TAKE_SECONDS)
+        {
             self.fail(
                 job_id,
                 format!(
@@ -408,11 +429,17 @@ impl Worker {
         let num_host_frames = (length_seconds * host_rate as f64).round() as usize;
         let num_model_frames = (length_seconds * model_rate_hz as f64).round() as usize;
 
-        let context_seconds = (settings.context_bars as f64 * seconds_per_bar).min(MAX_CONTEXT_SECONDS);
+        let context_seconds =
+            (settings.context_bars as f64 * seconds_per_bar).min(MAX_CONTEXT_SECONDS);
         let context_frames = (context_seconds * host_rate as f64) as usize;
         let context_stereo = self.history.last_frames(context_frames);
         let context_model_channels = to_channels(&context_stereo, info.num_channels);
-        let context_audio = match resample_clip(&context_model_channels, host_rate, model_rate_hz, info.num_channels) {
+        let context_audio = match resample_clip(
+            &context_model_channels,
+            host_rate,
+            model_rate_hz,
+            info.num_channels,
+        ) {
             Ok(audio) => audio,
             Err(err) => {
                 self.fail(job_id, format!("Could not resample the context: {err}"));
@@ -420,8 +447,15 @@ impl Worker {
             }
         };
         let frames_per_beat = host_rate as f64 * 60.0 / tempo_bpm;
-        let context_start_frame = self.history.total_frames().saturating_sub(context_frames as u64);
-        let context_notes = notes_from_events(&self.history.last_notes(context_frames), context_start_frame, frames_per_beat);
+        let context_start_frame = self
+            .history
+            .total_frames()
+            .saturating_sub(context_frames as u64);
+        let context_notes = notes_from_events(
+            &self.history.last_notes(context_frames),
+            context_start_frame,
+            frames_per_beat,
+        );
 
         let mut prompt = self.params.prompt.read().clone();
         crate::params::clamp_prompt(&mut prompt);
@@ -443,7 +477,10 @@ impl Worker {
         let resampler = match StreamResampler::new(model_rate_hz, host_rate, info.num_channels) {
             Ok(r) => r,
             Err(err) => {
-                self.fail(job_id, format!("No resampler from {model_rate_hz} Hz to {host_rate} Hz: {err}"));
+                self.fail(
+                    job_id,
+                    format!("No resampler from {model_rate_hz} Hz to {host_rate} Hz: {err}"),
+                );
                 return;
             }
         };
@@ -455,7 +492,10 @@ impl Worker {
             num_model_frames_total: num_model_frames,
             num_model_frames_done: 0,
             started: Instant::now(),
-            started_host_frames: self.shared.num_processed_frames.load(std::sync::atomic::Ordering::Relaxed),
+            started_host_frames: self
+                .shared
+                .num_processed_frames
+                .load(std::sync::atomic::Ordering::Relaxed),
             model_out: Vec::new(),
             host_out: Vec::new(),
         });
@@ -476,7 +516,10 @@ impl Worker {
         self.shared.set_phase(Phase::Generating);
         self.shared.progress.store(0.0);
         self.shared.speed_x_realtime.store(0.0);
-        self.shared.set_message(format!("Generating {} bars (seed {seed}) …", settings.length_bars));
+        self.shared.set_message(format!(
+            "Generating {} bars (seed {seed}) …",
+            settings.length_bars
+        ));
     }
 
     fn fail(&mut self, job_id: JobId, message: String) {
@@ -538,7 +581,8 @@ impl Worker {
         let job_id = job.job_id;
         if let Some(take) = self.takes.iter_mut().find(|t| t.job_id == job_id) {
             let room = take.num_frames_total * 2 - take.audio.len().min(take.num_frames_total * 2);
-            take.audio.extend_from_slice(&stereo[..stereo.len().min(room)]);
+            take.audio
+                .extend_from_slice(&stereo[..stereo.len().min(room)]);
             if step == Step::Finished {
                 // Exact length whatever the model and resampler rounded to.
                 take.audio.resize(take.num_frames_total * 2, 0.0);
@@ -549,7 +593,8 @@ impl Worker {
             self.job = None;
             self.shared.progress.store(1.0);
             self.shared.eta_seconds.store(0.0);
-            self.shared.set_message(format!("Take ready, generated at {speed:.1}x real time."));
+            self.shared
+                .set_message(format!("Take ready, generated at {speed:.1}x real time."));
         }
     }
 
@@ -566,7 +611,12 @@ impl Worker {
     }
 
     fn cancel_unstarted_takes(&mut self) {
-        let ids: Vec<JobId> = self.takes.iter().filter(|t| !t.started).map(|t| t.job_id).collect();
+        let ids: Vec<JobId> = self
+            .takes
+            .iter()
+            .filter(|t| !t.started)
+            .map(|t| t.job_id)
+            .collect();
         for id in ids {
             self.drop_unstarted(id);
         }
@@ -580,11 +630,10 @@ impl Worker {
         }
         if let Some(pos) = self.takes.iter().position(|t| t.job_id == job_id) {
             let take = self.takes.remove(pos);
-            // Its voice stays owned until the audio thread frees it; keep a placeholder take so
-            // the VoiceFree finds the slot.
-            if take.voice_idx.is_some() && !take.ready_sent {
-                // Never announced: nothing was consumed, so the frames pushed are stale now.
-                let slot = &mut self.voices[take.voice_idx.unwrap()];
+            // An announced take's voice stays owned until the audio thread frees it and reports
+            // what it consumed. One never announced was never read: its frames are stale now.
+            if let (Some(voice_idx), false) = (take.voice_idx, take.ready_sent) {
+                let slot = &mut self.voices[voice_idx];
                 slot.num_stale += slot.num_pushed;
                 slot.num_pushed = 0;
                 slot.owner = None;
@@ -690,7 +739,10 @@ impl Worker {
     }
 
     fn send_ready(&mut self) {
-        let offline = self.shared.offline.load(std::sync::atomic::Ordering::Relaxed);
+        let offline = self
+            .shared
+            .offline
+            .load(std::sync::atomic::Ordering::Relaxed);
         let host_rate = self.ends.as_ref().map_or(48_000.0, |e| e.host_rate_hz) as f64;
         // Generation speed relative to how fast the host has played since the job began. Until
         // the job has run long enough to measure that, nothing streams.
@@ -717,8 +769,10 @@ impl Worker {
                 continue;
             }
             let generated_seconds = take.num_frames_generated() as f64 / host_rate;
-            let remaining_seconds = (take.num_frames_total - take.num_frames_generated()) as f64 / host_rate;
-            let ready = take.complete || (!offline && can_stream(generated_seconds, remaining_seconds, speed));
+            let remaining_seconds =
+                (take.num_frames_total - take.num_frames_generated()) as f64 / host_rate;
+            let ready = take.complete
+                || (!offline && can_stream(generated_seconds, remaining_seconds, speed));
             if !ready {
                 continue;
             }
@@ -742,8 +796,12 @@ impl Worker {
     fn publish_status(&mut self) {
         let any_started = self.takes.iter().any(|t| t.started);
         match self.shared.phase() {
-            Phase::Generating | Phase::Ready if any_started => self.shared.set_phase(Phase::Playing),
-            Phase::Playing if !any_started && self.job.is_none() => self.shared.set_phase(Phase::Ready),
+            Phase::Generating | Phase::Ready if any_started => {
+                self.shared.set_phase(Phase::Playing)
+            }
+            Phase::Playing if !any_started && self.job.is_none() => {
+                self.shared.set_phase(Phase::Ready)
+            }
             Phase::Playing if !any_started => self.shared.set_phase(Phase::Generating),
             _ => {}
         }
@@ -796,7 +854,8 @@ fn notes_from_events(
 ) -> Vec<ContextNote> {
     let mut open: [Option<(u64, u8)>; 128] = [None; 128];
     let mut notes = Vec::new();
-    let to_beats = |frame: u64| (frame.saturating_sub(context_start_frame)) as f64 / frames_per_beat;
+    let to_beats =
+        |frame: u64| (frame.saturating_sub(context_start_frame)) as f64 / frames_per_beat;
     for event in events {
         let pitch = (event.pitch & 0x7f) as usize;
         if event.is_on && event.velocity > 0 {

@@ -156,7 +156,10 @@ impl Manifest {
             )));
         }
         if raw.sample_rate > 384_000 {
-            return Err(bad(format!("sample_rate = {} Hz is not plausible", raw.sample_rate)));
+            return Err(bad(format!(
+                "sample_rate = {} Hz is not plausible",
+                raw.sample_rate
+            )));
         }
         if !(raw.frame_rate.is_finite() && raw.frame_rate >= 0.0) {
             return Err(bad("frame_rate must be a positive number".into()));
@@ -186,10 +189,16 @@ impl Manifest {
 
     /// The file for `role`, checked against its sha256 when the manifest gives one.
     pub fn file(&self, role: &str) -> Result<&Path, ModelError> {
-        let file = self.files.get(role).ok_or_else(|| ModelError::BadManifest {
-            path: self.folder.join(MANIFEST_FILE),
-            reason: format!("[files.{role}] is missing; the {} family needs it", self.family),
-        })?;
+        let file = self
+            .files
+            .get(role)
+            .ok_or_else(|| ModelError::BadManifest {
+                path: self.folder.join(MANIFEST_FILE),
+                reason: format!(
+                    "[files.{role}] is missing; the {} family needs it",
+                    self.family
+                ),
+            })?;
         if let Some(expected) = &file.sha256 {
             let found = sha256_file(&file.path)?;
             if &found != expected {
@@ -255,7 +264,8 @@ mod tests {
     use super::*;
 
     fn temp_folder(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("continuo-manifest-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("continuo-manifest-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir.canonicalize().unwrap()
@@ -290,7 +300,10 @@ mod tests {
             let outside = temp_folder("symlink-target");
             std::fs::write(outside.join("secret.onnx"), b"x").unwrap();
             std::os::unix::fs::symlink(outside.join("secret.onnx"), dir.join("link.onnx")).unwrap();
-            assert!(matches!(confine(&dir, "link.onnx"), Err(ModelError::PathEscapes { .. })));
+            assert!(matches!(
+                confine(&dir, "link.onnx"),
+                Err(ModelError::PathEscapes { .. })
+            ));
         }
     }
 
@@ -334,16 +347,23 @@ mod tests {
         fn refuses_three_channels() {
             let dir = temp_folder("channels");
             let text = "family = \"x\"\nname = \"x\"\nchannels = 3\n";
-            assert!(matches!(Manifest::parse(&dir, text), Err(ModelError::BadManifest { .. })));
+            assert!(matches!(
+                Manifest::parse(&dir, text),
+                Err(ModelError::BadManifest { .. })
+            ));
         }
 
         #[test]
         fn checks_the_checksum() {
             let dir = temp_folder("sha");
             std::fs::write(dir.join("g.onnx"), b"graph").unwrap();
-            let text = "family = \"x\"\nname = \"x\"\n[files.graph]\npath = \"g.onnx\"\nsha256 = \"00\"\n";
+            let text =
+                "family = \"x\"\nname = \"x\"\n[files.graph]\npath = \"g.onnx\"\nsha256 = \"00\"\n";
             let m = Manifest::parse(&dir, text).unwrap();
-            assert!(matches!(m.file("graph"), Err(ModelError::ChecksumMismatch { .. })));
+            assert!(matches!(
+                m.file("graph"),
+                Err(ModelError::ChecksumMismatch { .. })
+            ));
         }
     }
 }

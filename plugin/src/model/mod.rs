@@ -25,6 +25,9 @@ pub fn load(folder: &Path) -> Result<Box<dyn Generator>, ModelError> {
             let env = runtime::environment()?;
             Ok(Box::new(tone_test::ToneTest::load(&manifest, &env)?))
         }
-        other => Err(ModelError::UnknownFamily(other.to_string(), SUPPORTED_FAMILIES)),
+        other => Err(ModelError::UnknownFamily(
+            other.to_string(),
+            SUPPORTED_FAMILIES,
+        )),
     }
 }

@@ -76,7 +76,9 @@ pub fn locate_library() -> Result<PathBuf, RuntimeError> {
     if candidate.is_file() {
         Ok(candidate)
     } else {
-        Err(RuntimeError::LibraryMissing(candidate.display().to_string()))
+        Err(RuntimeError::LibraryMissing(
+            candidate.display().to_string(),
+        ))
     }
 }
 

@@ -7,7 +7,10 @@ use std::path::Path;
 
 /// Opens a session with one intra-op thread (the worker is one thread; determinism and a quiet
 /// host matter more than peak speed for small graphs). Worker thread; not real-time safe.
-pub fn open_session(env: &ort::environment::Environment, path: &Path) -> Result<Session, ModelError> {
+pub fn open_session(
+    env: &ort::environment::Environment,
+    path: &Path,
+) -> Result<Session, ModelError> {
     if !path.is_file() {
         return Err(ModelError::MissingFile(path.to_path_buf()));
     }
@@ -33,7 +36,19 @@ pub fn describe_signature(session: &Session) -> String {
             other => format!("{name}: {other:?}"),
         }
     }
-    let inputs: Vec<String> = session.inputs().iter().map(|o| describe(o.name(), o.dtype())).collect();
-    let outputs: Vec<String> = session.outputs().iter().map(|o| describe(o.name(), o.dtype())).collect();
-    format!("inputs [{}], outputs [{}]", inputs.join(", "), outputs.join(", "))
+    let inputs: Vec<String> = session
+        .inputs()
+        .iter()
+        .map(|o| describe(o.name(), o.dtype()))
+        .collect();
+    let outputs: Vec<String> = session
+        .outputs()
+        .iter()
+        .map(|o| describe(o.name(), o.dtype()))
+        .collect();
+    format!(
+        "inputs [{}], outputs [{}]",
+        inputs.join(", "),
+        outputs.join(", ")
+    )
 }

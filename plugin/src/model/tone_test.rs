@@ -29,7 +29,10 @@ pub struct ToneTest {
 
 impl ToneTest {
     /// Opens the graph and checks its signature. Worker thread.
-    pub fn load(manifest: &Manifest, env: &ort::environment::Environment) -> Result<Self, ModelError> {
+    pub fn load(
+        manifest: &Manifest,
+        env: &ort::environment::Environment,
+    ) -> Result<Self, ModelError> {
         let graph_path = manifest.file("graph")?.to_path_buf();
         if manifest.sample_rate_hz == 0 || manifest.frame_rate_hz <= 0.0 {
             return Err(ModelError::BadManifest {
@@ -52,11 +55,20 @@ impl ToneTest {
             && session.inputs()[0].name() == "step"
             && matches!(
                 session.inputs()[0].dtype(),
-                ValueType::Tensor { ty: TensorElementType::Int64, .. }
+                ValueType::Tensor {
+                    ty: TensorElementType::Int64,
+                    ..
+                }
             );
         let outputs_ok = session.outputs().iter().any(|o| {
             o.name() == "audio"
-                && matches!(o.dtype(), ValueType::Tensor { ty: TensorElementType::Float32, .. })
+                && matches!(
+                    o.dtype(),
+                    ValueType::Tensor {
+                        ty: TensorElementType::Float32,
+                        ..
+                    }
+                )
         });
         if !(inputs_ok && outputs_ok) {
             return Err(ModelError::WrongSignature {
@@ -115,14 +127,19 @@ impl Generator for ToneTest {
             .try_extract_tensor::<f32>()
             .map_err(run_err)?;
         let num_channels = self.info.num_channels;
-        if shape.len() != 2 || shape[0] as usize != num_channels || shape[1] as usize != self.frames_per_step {
+        if shape.len() != 2
+            || shape[0] as usize != num_channels
+            || shape[1] as usize != self.frames_per_step
+        {
             return Err(ModelError::WrongSignature {
                 path: self.graph_path.clone(),
                 expected: format!("audio of shape [{num_channels}, {}]", self.frames_per_step),
                 found: format!("audio of shape {shape:?}"),
             });
         }
-        let num_frames = self.frames_per_step.min(self.frames_wanted - self.frames_done);
+        let num_frames = self
+            .frames_per_step
+            .min(self.frames_wanted - self.frames_done);
         out.reserve(num_frames * num_channels);
         for frame_idx in 0..num_frames {
             for channel_idx in 0..num_channels {
