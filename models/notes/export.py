@@ -153,38 +153,37 @@ def greedy_reference(path: str, cfg: Config, prompt, n_tokens: int) -> dict:
 
 
 def write_manifest(out_dir: str, onnx_name: str, cfg: Config, name: str, licence: str, description: str):
+    """continuo.toml in the plugin's manifest format (plugin/src/model/manifest.rs): common keys,
+    [files.<role>] with sha256, and the family's own table, [notes]."""
     files = [("model", onnx_name), ("vocab", "vocab.json")]
     lines = [
-        "# Continuo model manifest (draft format, version 1).",
+        "# Continuo model manifest (plugin/src/model/manifest.rs).",
         "format_version = 1",
         'family = "notes"',
         f'name = "{name}"',
         f'description = "{description}"',
-        f'licence = "{licence}"',
-        "sample_rate = 0  # notes family: symbolic, no audio rate",
+        f'license = "{licence}"',
+        "sample_rate = 0  # symbolic: rendered at the host's rate by the plugin's instruments",
+        "channels = 2",
         "",
-        "[tokenizer]",
-        'kind = "continuo-notes-v1"  # see TOKENS.md',
-        'vocab = "vocab.json"',
-        f"vocab_size = {cfg.vocab_size}",
-        "",
-        "[decoder]",
-        f'file = "{onnx_name}"',
-        f"n_ctx = {cfg.n_ctx}",
-        f"n_layers = {cfg.n_layers}",
-        f"n_heads = {cfg.n_heads}",
-        f"head_dim = {cfg.head_dim}",
-        'inputs = ["input_ids", "past", "position_offset"]',
-        'outputs = ["logits", "present"]',
-        "",
+    ]
+    for role, rel in files:
+        lines += [f"[files.{role}]", f'path = "{rel}"', f'sha256 = "{sha256(os.path.join(out_dir, rel))}"', ""]
+    lines += [
         "[sampling]",
         f"temperature = {SAMPLING['temperature']}",
         f"top_k = {SAMPLING['top_k']}",
         f"top_p = {SAMPLING['top_p']}",
         "",
+        "[notes]  # the notes family's own settings: tokenizer and decoder (TOKENS.md, ONNX.md)",
+        'tokenizer = "continuo-notes-v1"',
+        f"vocab_size = {cfg.vocab_size}",
+        f"n_ctx = {cfg.n_ctx}",
+        f"n_layers = {cfg.n_layers}",
+        f"n_heads = {cfg.n_heads}",
+        f"head_dim = {cfg.head_dim}",
+        "",
     ]
-    for role, rel in files:
-        lines += ["[[files]]", f'role = "{role}"', f'path = "{rel}"', f'sha256 = "{sha256(os.path.join(out_dir, rel))}"', ""]
     with open(os.path.join(out_dir, "continuo.toml"), "w") as f:
         f.write("\n".join(lines))
 

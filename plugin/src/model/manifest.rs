@@ -18,7 +18,11 @@
 //! top_k = 250
 //! top_p = 0.0
 //! guidance = 3.0
+//!
+//! [tone-test]                   # optional: the family's own settings, a table named after it
 //! ```
+//!
+//! `format_version` (optional, 1) names this format; later formats will raise it.
 
 use super::error::ModelError;
 use serde::Deserialize;
@@ -47,7 +51,12 @@ pub struct Manifest {
     pub frame_rate_hz: f64,
     pub files: BTreeMap<String, ModelFile>,
     pub sampling: SamplingDefaults,
+    /// The table named after the family (e.g. `[notes]`), for the family to read; empty if none.
+    pub family_config: toml::Table,
 }
+
+/// Manifest formats this build reads.
+pub const MAX_FORMAT_VERSION: u32 = 1;
 
 /// One file named by the manifest, resolved to an absolute path inside the model folder.
 #[derive(Debug, Clone)]
@@ -80,11 +89,13 @@ impl Default for SamplingDefaults {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawManifest {
+    #[serde(default)]
+    format_version: Option<u32>,
     family: String,
     name: String,
     #[serde(default)]
     description: String,
-    #[serde(default)]
+    #[serde(default, alias = "licence")]
     license: String,
     #[serde(default)]
     sample_rate: u32,
@@ -141,14 +152,30 @@ impl Manifest {
 
     /// Parses manifest text for a folder that is already canonical.
     pub fn parse(folder: &Path, text: &str) -> Result<Self, ModelError> {
-        let raw: RawManifest = toml::from_str(text).map_err(|err| ModelError::BadManifest {
-            path: folder.join(MANIFEST_FILE),
-            reason: err.message().to_string(),
-        })?;
         let bad = |reason: String| ModelError::BadManifest {
             path: folder.join(MANIFEST_FILE),
             reason,
         };
+        let mut table: toml::Table = text.parse().map_err(|err: toml::de::Error| bad(err.message().to_string()))?;
+        // The family's own table is the family's business; everything else must be known.
+        let family_config = match table.get("family").and_then(|f| f.as_str()).map(str::to_owned) {
+            Some(family) => match table.remove(&family) {
+                Some(toml::Value::Table(config)) => config,
+                Some(_) => return Err(bad(format!("[{family}] must be a table"))),
+                None => toml::Table::new(),
+            },
+            None => toml::Table::new(),
+        };
+        let raw: RawManifest = toml::Value::Table(table)
+            .try_into()
+            .map_err(|err: toml::de::Error| bad(err.message().to_string()))?;
+        if let Some(version) = raw.format_version {
+            if version == 0 || version > MAX_FORMAT_VERSION {
+                return Err(bad(format!(
+                    "format_version = {version}; this Continuo reads formats up to {MAX_FORMAT_VERSION}: update the plugin"
+                )));
+            }
+        }
         if raw.channels == 0 || raw.channels > 2 {
             return Err(bad(format!(
                 "channels = {}; only 1 (mono) and 2 (stereo) are supported",
@@ -184,6 +211,7 @@ impl Manifest {
             frame_rate_hz: raw.frame_rate,
             files,
             sampling: raw.sampling,
+            family_config,
         })
     }
 
@@ -339,6 +367,22 @@ mod tests {
             let text = "family = \"x\"\nname = \"x\"\n[files.graph]\npath = \"nope.onnx\"\n";
             match Manifest::parse(&dir, text) {
                 Err(ModelError::MissingFile(p)) => assert!(p.ends_with("nope.onnx")),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn keeps_the_family_table_and_refuses_unknown_keys() {
+            let dir = temp_folder("family");
+            let text = "format_version = 1\nfamily = \"notes\"\nname = \"n\"\nlicence = \"MIT\"\n[notes]\nn_ctx = 768\n";
+            let m = Manifest::parse(&dir, text).unwrap();
+            assert_eq!(m.family_config["n_ctx"].as_integer(), Some(768));
+            assert_eq!(m.license, "MIT");
+            let unknown = "family = \"notes\"\nname = \"n\"\n[musicgen]\nx = 1\n";
+            assert!(matches!(Manifest::parse(&dir, unknown), Err(ModelError::BadManifest { .. })));
+            let future = "format_version = 2\nfamily = \"notes\"\nname = \"n\"\n";
+            match Manifest::parse(&dir, future) {
+                Err(ModelError::BadManifest { reason, .. }) => assert!(reason.contains("update the plugin")),
                 other => panic!("unexpected {other:?}"),
             }
         }

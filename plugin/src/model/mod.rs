@@ -3,7 +3,9 @@
 pub mod error;
 pub mod generator;
 pub mod manifest;
+pub mod notes;
 pub mod runtime;
+pub mod sampling;
 pub mod session;
 pub mod tone_test;
 

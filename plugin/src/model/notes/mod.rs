@@ -1,0 +1,5 @@
+//! The `notes` family: Continuo's own model, an autoregressive transformer over bar-aware note
+//! events (models/notes/TOKENS.md), rendered to audio by the plugin's instruments.
+
+pub mod tokens;
+pub mod decoder;
