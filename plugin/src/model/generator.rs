@@ -34,6 +34,8 @@ pub struct GenerationRequest {
     pub seed: u64,
     pub tempo_bpm: f64,
     pub beats_per_bar: f64,
+    /// The host's time signature (numerator, denominator); 4/4 when it gives none.
+    pub time_sig: (u32, u32),
     /// How many frames to produce, at the model's output rate.
     pub num_frames: usize,
     /// The model's output rate for this job in Hz (the host rate when the model says 0).

@@ -67,7 +67,7 @@ impl Sampler {
         // Most likely first; ties broken by id so the order never depends on the sort.
         self.candidates
             .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        if !(settings.temperature > GREEDY_TEMPERATURE) {
+        if settings.temperature.is_nan() || settings.temperature <= GREEDY_TEMPERATURE {
             return Some(self.candidates[0].1);
         }
         if settings.top_k > 0 {

@@ -3,3 +3,6 @@
 
 pub mod tokens;
 pub mod decoder;
+pub mod prompt;
+pub mod constraints;
+pub mod composer;
