@@ -79,7 +79,7 @@ const HUGE_PROMPT_BYTES: usize = 1 << 20;
 
 /// Stable string ids of every parameter, by display name. nice-plug's CLAP ids are hashes of these;
 /// saved projects and automation depend on them never changing.
-const PARAMS: [(&str, &str); 13] = [
+const PARAMS: [(&str, &str); 20] = [
     ("Mix", "mix"),
     ("Output Gain", "gain"),
     ("Temperature", "temp"),
@@ -93,6 +93,13 @@ const PARAMS: [(&str, &str); 13] = [
     ("Generate", "gen"),
     ("Seed", "seed"),
     ("Bounce Mode", "bounce"),
+    ("Instrument", "voice"),
+    ("Key Lock", "keylock"),
+    ("Key", "key"),
+    ("Scale", "scale"),
+    ("Lowest Note", "lownote"),
+    ("Highest Note", "highnote"),
+    ("Density", "density"),
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 pub mod audio;
 pub mod editor;
 pub mod engine;
+pub mod midi_file;
 pub mod model;
 pub mod offline;
 pub mod params;

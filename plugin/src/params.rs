@@ -32,6 +32,101 @@ pub enum SyncMode {
     Bar,
 }
 
+/// The instrument that plays a notes-family take (the notes also go out as MIDI).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    #[id = "piano"]
+    #[name = "Piano"]
+    Piano,
+    #[id = "epiano"]
+    #[name = "Electric Piano"]
+    ElectricPiano,
+    #[id = "pad"]
+    #[name = "Pad"]
+    Pad,
+    #[id = "pluck"]
+    #[name = "Pluck"]
+    Pluck,
+    #[id = "bass"]
+    #[name = "Bass"]
+    Bass,
+    #[id = "strings"]
+    #[name = "Strings"]
+    Strings,
+    #[id = "choir"]
+    #[name = "Choir"]
+    Choir,
+}
+
+/// Tonic of the key lock.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyName {
+    #[id = "c"]
+    #[name = "C"]
+    C,
+    #[id = "db"]
+    #[name = "C#/Db"]
+    Db,
+    #[id = "d"]
+    #[name = "D"]
+    D,
+    #[id = "eb"]
+    #[name = "D#/Eb"]
+    Eb,
+    #[id = "e"]
+    #[name = "E"]
+    E,
+    #[id = "f"]
+    #[name = "F"]
+    F,
+    #[id = "gb"]
+    #[name = "F#/Gb"]
+    Gb,
+    #[id = "g"]
+    #[name = "G"]
+    G,
+    #[id = "ab"]
+    #[name = "G#/Ab"]
+    Ab,
+    #[id = "a"]
+    #[name = "A"]
+    A,
+    #[id = "bb"]
+    #[name = "A#/Bb"]
+    Bb,
+    #[id = "b"]
+    #[name = "B"]
+    B,
+}
+
+/// Scale of the key lock.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    #[id = "major"]
+    #[name = "Major"]
+    Major,
+    #[id = "minor"]
+    #[name = "Minor"]
+    Minor,
+}
+
+/// How many notes a bar may hold.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Density {
+    #[id = "any"]
+    #[name = "Any"]
+    Any,
+    #[id = "sparse"]
+    #[name = "Sparse"]
+    Sparse,
+    #[id = "medium"]
+    #[name = "Medium"]
+    Medium,
+    #[id = "busy"]
+    #[name = "Busy"]
+    Busy,
+}
+
 /// The plugin's parameters and persisted fields.
 #[derive(Params)]
 pub struct ContinuoParams {
@@ -71,6 +166,24 @@ pub struct ContinuoParams {
     /// Random seed; 0 draws a fresh seed for every take (each take records the seed it used).
     #[id = "seed"]
     pub seed: IntParam,
+    /// The instrument a notes take plays on (a prompt word such as "pad" overrides it).
+    #[id = "voice"]
+    pub voice: EnumParam<Voice>,
+    /// Keep every generated note in the key below.
+    #[id = "keylock"]
+    pub key_lock: BoolParam,
+    #[id = "key"]
+    pub key: EnumParam<KeyName>,
+    #[id = "scale"]
+    pub scale: EnumParam<Scale>,
+    /// Lowest and highest MIDI note a notes take may use.
+    #[id = "lownote"]
+    pub lowest_note: IntParam,
+    #[id = "highnote"]
+    pub highest_note: IntParam,
+    /// Notes per bar: sparse (at most 4), medium (at most 8), busy, or whatever the model likes.
+    #[id = "density"]
+    pub density: EnumParam<Density>,
     /// Treat processing as offline even when the host says real time: the audio thread waits for
     /// the model so a bounce is complete. For hosts that render faster than real time without
     /// saying so; in a live session it would stall the audio, so it is off by default and not
@@ -145,6 +258,17 @@ impl Default for ContinuoParams {
                 },
             ),
             bounce_mode: BoolParam::new("Bounce Mode", false).non_automatable(),
+            voice: EnumParam::new("Instrument", Voice::ElectricPiano),
+            key_lock: BoolParam::new("Key Lock", false),
+            key: EnumParam::new("Key", KeyName::C),
+            scale: EnumParam::new("Scale", Scale::Major),
+            lowest_note: IntParam::new("Lowest Note", 36, IntRange::Linear { min: 21, max: 108 })
+                .with_value_to_string(formatters::v2s_i32_key_formatter())
+                .with_string_to_value(formatters::s2v_i32_key_formatter()),
+            highest_note: IntParam::new("Highest Note", 96, IntRange::Linear { min: 21, max: 108 })
+                .with_value_to_string(formatters::v2s_i32_key_formatter())
+                .with_string_to_value(formatters::s2v_i32_key_formatter()),
+            density: EnumParam::new("Density", Density::Any),
             prompt: RwLock::new(String::new()),
             model_dir: RwLock::new(String::new()),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
@@ -180,6 +304,12 @@ pub struct JobSettings {
     pub loop_take: bool,
     /// 0 = draw a fresh seed.
     pub seed: u32,
+    pub voice: Voice,
+    /// Tonic pitch class (0 = C) and minor, when the key lock is on.
+    pub key_lock: Option<(u8, bool)>,
+    pub lowest_note: u8,
+    pub highest_note: u8,
+    pub density: Density,
 }
 
 impl ContinuoParams {
@@ -197,6 +327,14 @@ impl ContinuoParams {
             sync: self.sync.value(),
             loop_take: self.loop_take.value(),
             seed: self.seed.value().clamp(0, 99_999) as u32,
+            voice: self.voice.value(),
+            key_lock: self
+                .key_lock
+                .value()
+                .then(|| (self.key.value() as u8, self.scale.value() == Scale::Minor)),
+            lowest_note: self.lowest_note.value().clamp(21, 108) as u8,
+            highest_note: self.highest_note.value().clamp(21, 108) as u8,
+            density: self.density.value(),
         }
     }
 }

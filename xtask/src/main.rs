@@ -211,11 +211,49 @@ fn furnish(
     for (_, notice) in ORT_NOTICES {
         place(&cache.join(notice), &binary_dir.join(notice))?;
     }
-    let shipped = root.join("models").join("default");
+    // The plugin's instruments travel with every bundle (the notes family renders with them).
+    for file in INSTRUMENT_FILES {
+        let from = root.join("assets").join(file);
+        if from.is_file() {
+            place(&from, &binary_dir.join(file))?;
+        }
+    }
+    let shipped = root.join("models").join("notes");
     let default_model = default_model.unwrap_or(&shipped);
     if default_model.join("continuo.toml").is_file() {
-        let _ = fs::remove_dir_all(models_dir.join("default"));
-        copy_dir(default_model, &models_dir.join("default"))?;
+        let dest = models_dir.join("default");
+        let _ = fs::remove_dir_all(&dest);
+        copy_model(default_model, &dest)?;
+    }
+    Ok(())
+}
+
+/// The files a bundle carries for the instruments: the SoundFont and its licence notice.
+const INSTRUMENT_FILES: [&str; 2] = ["continuo-instruments.sf2", "continuo-instruments.LICENSE"];
+
+/// Copies a model folder's manifest, every file it names, and its model card; nothing else
+/// (the shipped model's folder also holds its training scripts).
+fn copy_model(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    let manifest_text = fs::read_to_string(from.join("continuo.toml"))?;
+    let manifest: toml::Table = manifest_text.parse().context("the default model's continuo.toml")?;
+    let mut files = vec!["continuo.toml".to_string(), "MODEL_CARD.md".to_string()];
+    if let Some(toml::Value::Table(roles)) = manifest.get("files") {
+        for entry in roles.values() {
+            if let Some(path) = entry.get("path").and_then(|p| p.as_str()) {
+                files.push(path.to_string());
+            }
+        }
+    }
+    for file in files {
+        let source = from.join(&file);
+        if source.is_file() {
+            let target = to.join(&file);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::copy(&source, &target).with_context(|| format!("copy {}", source.display()))?;
+        }
     }
     Ok(())
 }

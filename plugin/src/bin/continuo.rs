@@ -4,6 +4,7 @@
 //! continuo continue --model DIR --input riff.wav --bpm 120 --bars 4 --prompt "..." --out out.wav
 //! ```
 
+use continuo::midi_file::{self, BeatNote};
 use continuo::offline::OfflineRenderer;
 use continuo::params::{
     clamp_prompt, set_without_host, ContinuoParams, SyncMode, MAX_PROMPT_BYTES,
@@ -14,12 +15,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage:
-  continuo continue --model DIR --input IN.wav --out OUT.wav [--bpm 120] [--bars 4]
-                    [--context-bars 4] [--time-sig 4/4] [--prompt TEXT] [--seed N]
-                    [--temperature T] [--top-k K] [--top-p P] [--guidance G]
+  continuo continue --model DIR --input IN.wav|IN.mid --out OUT.wav [--out-midi OUT.mid]
+                    [--bpm 120] [--bars 4] [--context-bars 4] [--time-sig 4/4] [--rate 48000]
+                    [--prompt TEXT] [--seed N] [--temperature T] [--top-k K] [--top-p P]
+                    [--guidance G]
 
-Plays IN.wav through the engine on a transport at --bpm, asks for --bars bars at the end of the
-input, and writes the input followed by the continuation to OUT.wav.";
+Plays the input through the engine on a transport at --bpm (a WAV as the track's audio, a MIDI
+file as the notes the track sends, at --rate), asks for --bars bars at the next bar line after
+the input, and writes the input followed by the continuation to OUT.wav. With --out-midi, the
+input notes and the continuation's notes (for models that write notes) go to a MIDI file.";
 
 /// Block size the command line engine runs at, in frames.
 const BLOCK_FRAMES: usize = 512;
@@ -28,6 +32,8 @@ struct Args {
     model: PathBuf,
     input: PathBuf,
     out: PathBuf,
+    out_midi: Option<PathBuf>,
+    rate: u32,
     bpm: f64,
     bars: u32,
     context_bars: u32,
@@ -50,6 +56,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         model: PathBuf::new(),
         input: PathBuf::new(),
         out: PathBuf::new(),
+        out_midi: None,
+        rate: 48_000,
         bpm: 120.0,
         bars: 4,
         context_bars: 4,
@@ -68,6 +76,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--model" => args.model = value()?.into(),
             "--input" => args.input = value()?.into(),
             "--out" => args.out = value()?.into(),
+            "--out-midi" => args.out_midi = Some(value()?.into()),
+            "--rate" => {
+                let v = value()?;
+                args.rate = v.parse().map_err(|_| num_err("--rate", &v))?;
+            }
             "--bpm" => {
                 let v = value()?;
                 args.bpm = v.parse().map_err(|_| num_err("--bpm", &v))?;
@@ -179,8 +192,26 @@ fn write_wav(path: &PathBuf, rate: u32, channels: &[Vec<f32>]) -> Result<(), Str
     writer.finalize().map_err(|e| e.to_string())
 }
 
+fn is_midi(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+}
+
 fn run(args: Args) -> Result<(), String> {
-    let (rate, mut input) = read_wav(&args.input)?;
+    let midi_input = if is_midi(&args.input) {
+        Some(midi_file::read_notes(&args.input).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let (rate, mut input) = match &midi_input {
+        Some(notes) => {
+            let end_beats = notes.iter().map(|n| n.start_beats + n.duration_beats).fold(0.0, f64::max);
+            let frames = (end_beats * 60.0 / args.bpm * args.rate as f64).ceil() as usize;
+            (args.rate, vec![vec![0.0f32; frames]; 2])
+        }
+        None => read_wav(&args.input)?,
+    };
     if !(22_050..=192_000).contains(&rate) {
         return Err(format!(
             "{} is at {rate} Hz; supported rates are 22.05 to 192 kHz",
@@ -235,6 +266,20 @@ fn run(args: Args) -> Result<(), String> {
     out[0][..input_frames].copy_from_slice(&input[0]);
     out[1][..input_frames].copy_from_slice(&input[1]);
 
+    // The MIDI input as (frame, pitch, velocity, is_on), offs first at equal frames.
+    let frames_per_beat = 60.0 / args.bpm * rate as f64;
+    let mut events: Vec<(u64, u8, u8, bool)> = Vec::new();
+    for note in midi_input.iter().flatten() {
+        let start = (note.start_beats * frames_per_beat).round() as u64;
+        let end = ((note.start_beats + note.duration_beats) * frames_per_beat).round() as u64;
+        let last_input_frame = (input_frames as u64).saturating_sub(1);
+        events.push((start, note.pitch, note.velocity, true));
+        events.push((end.max(start + 1).min(last_input_frame), note.pitch, 0, false));
+    }
+    events.sort_by_key(|&(frame, pitch, _, is_on)| (frame, is_on, pitch));
+    let mut next_event = 0;
+    let mut block_notes = Vec::with_capacity(512);
+
     let started = Instant::now();
     let mut pos = 0;
     while pos < total {
@@ -248,9 +293,15 @@ fn run(args: Args) -> Result<(), String> {
         } else {
             end
         };
+        block_notes.clear();
+        while next_event < events.len() && events[next_event].0 < end as u64 {
+            let (frame, pitch, velocity, is_on) = events[next_event];
+            block_notes.push((frame.saturating_sub(pos as u64) as u32, pitch, velocity, is_on));
+            next_event += 1;
+        }
         let (left, right) = out.split_at_mut(1);
         let mut block: [&mut [f32]; 2] = [&mut left[0][pos..end], &mut right[0][pos..end]];
-        renderer.process(&mut block, &[]);
+        renderer.process(&mut block, &block_notes);
         pos = end;
     }
     let elapsed = started.elapsed().as_secs_f64();
@@ -258,6 +309,26 @@ fn run(args: Args) -> Result<(), String> {
         return Err(error);
     }
     write_wav(&args.out, rate, &out)?;
+    if let Some(path) = &args.out_midi {
+        let input_beats = input_frames as f64 / frames_per_beat;
+        let beats_per_second = args.bpm / 60.0;
+        let continuation: Vec<BeatNote> = renderer
+            .shared
+            .last_take_notes
+            .lock()
+            .iter()
+            .map(|n| BeatNote {
+                start_beats: input_beats + n.start_seconds * beats_per_second,
+                duration_beats: n.duration_seconds * beats_per_second,
+                pitch: n.pitch,
+                velocity: n.velocity,
+            })
+            .collect();
+        let riff: Vec<BeatNote> = midi_input.clone().unwrap_or_default();
+        midi_file::write_notes(path, args.bpm, &[("input", &riff), ("continuation", &continuation)])
+            .map_err(|e| e.to_string())?;
+        eprintln!("wrote {} ({} input notes, {} continuation notes)", path.display(), riff.len(), continuation.len());
+    }
     let seconds = take_frames as f64 / rate as f64;
     eprintln!(
         "wrote {} ({:.2} s of continuation after {:.2} s of input) in {:.2} s: {:.1}x real time; underruns {}",

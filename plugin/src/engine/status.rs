@@ -89,6 +89,9 @@ pub struct SharedStatus {
     pub stop_requested: AtomicBool,
     /// GUI/worker text. Not real-time safe (lock).
     pub text: Mutex<StatusText>,
+    /// Worker: the notes of the most recent finished take, for families that write notes
+    /// (export, command line). Not real-time safe (lock).
+    pub last_take_notes: Mutex<Vec<crate::model::TakeNote>>,
 }
 
 impl SharedStatus {

@@ -465,6 +465,10 @@ impl Worker {
             seed,
             tempo_bpm,
             beats_per_bar,
+            time_sig: transport
+                .time_sig
+                .filter(|&(n, d)| n > 0 && d > 0 && n <= 64 && d <= 64)
+                .map_or((4, 4), |(n, d)| (n as u32, d as u32)),
             num_frames: num_model_frames,
             sample_rate_hz: model_rate_hz,
             context_audio,
@@ -591,6 +595,7 @@ impl Worker {
         }
         if step == Step::Finished {
             self.job = None;
+            *self.shared.last_take_notes.lock() = generator.take_notes();
             self.shared.progress.store(1.0);
             self.shared.eta_seconds.store(0.0);
             self.shared

@@ -46,6 +46,15 @@ pub struct GenerationRequest {
     pub context_notes: Vec<ContextNote>,
 }
 
+/// A note of a take, in seconds from the take's start (MIDI out and .mid export).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TakeNote {
+    pub start_seconds: f64,
+    pub duration_seconds: f64,
+    pub pitch: u8,
+    pub velocity: u8,
+}
+
 /// Result of one generation step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -72,4 +81,9 @@ pub trait Generator: Send {
 
     /// Fraction of the job done, 0 to 1.
     fn progress(&self) -> f32;
+
+    /// The notes of the finished job, for families that write notes; empty otherwise.
+    fn take_notes(&self) -> Vec<TakeNote> {
+        Vec::new()
+    }
 }

@@ -10,7 +10,7 @@ pub mod session;
 pub mod tone_test;
 
 pub use error::{ModelError, RuntimeError};
-pub use generator::{ContextNote, GenerationRequest, Generator, ModelInfo, Step};
+pub use generator::{ContextNote, GenerationRequest, Generator, ModelInfo, Step, TakeNote};
 pub use manifest::Manifest;
 
 use std::path::Path;

@@ -25,6 +25,9 @@ pub struct ComposeRequest {
     pub tempo_bpm: f64,
     pub sampling: SamplingSettings,
     pub constraints: Constraints,
+    /// A DENSITY tag value (`"SPARSE"`, `"MEDIUM"`, `"BUSY"`) used when the prompt has no density
+    /// word: the panel's density control.
+    pub density_hint: Option<&'static str>,
     pub seed: u64,
 }
 
@@ -96,7 +99,7 @@ fn prompt_tags(steering: &PromptSteering, request: &ComposeRequest) -> Result<Ta
     if let Some(inst) = steering.inst {
         names.push(format!("INST_{inst}"));
     }
-    if let Some(density) = steering.density {
+    if let Some(density) = steering.density.or(request.density_hint) {
         names.push(format!("DENSITY_{density}"));
     }
     if let Some(register) = steering.register {

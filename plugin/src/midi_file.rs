@@ -1,0 +1,178 @@
+//! Standard MIDI files: reading a riff's notes (in beats) and writing takes. Worker, GUI and
+//! command line threads; allocates.
+
+use midly::num::{u15, u28, u4, u7};
+use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
+use std::path::Path;
+use thiserror::Error;
+
+/// Ticks per quarter note in files we write.
+pub const TICKS_PER_BEAT: u16 = 480;
+
+#[derive(Debug, Error)]
+pub enum MidiFileError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path} uses SMPTE time; only files timed in beats are supported")]
+    SmpteTiming { path: String },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
+}
+
+/// A note in beats (quarter notes) from the start of the file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BeatNote {
+    pub start_beats: f64,
+    pub duration_beats: f64,
+    pub pitch: u8,
+    pub velocity: u8,
+}
+
+/// Every note of every track, sorted by start. Unmatched note-ons end at the file's last event.
+pub fn read_notes(path: &Path) -> Result<Vec<BeatNote>, MidiFileError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| MidiFileError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let smf = Smf::parse(&bytes).map_err(|e| MidiFileError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let ticks_per_beat = match smf.header.timing {
+        Timing::Metrical(t) => t.as_int().max(1) as f64,
+        Timing::Timecode(..) => return Err(MidiFileError::SmpteTiming { path: shown }),
+    };
+    let mut notes = Vec::new();
+    for track in &smf.tracks {
+        let mut tick: u64 = 0;
+        let mut open: Vec<Option<(u64, u8)>> = vec![None; 16 * 128];
+        for event in track {
+            tick += event.delta.as_int() as u64;
+            if let TrackEventKind::Midi { channel, message } = event.kind {
+                let (key, on_velocity) = match message {
+                    MidiMessage::NoteOn { key, vel } => (key.as_int(), vel.as_int()),
+                    MidiMessage::NoteOff { key, .. } => (key.as_int(), 0),
+                    _ => continue,
+                };
+                let slot = channel.as_int() as usize * 128 + key as usize;
+                if let Some((start, velocity)) = open[slot].take() {
+                    notes.push(BeatNote {
+                        start_beats: start as f64 / ticks_per_beat,
+                        duration_beats: (tick - start) as f64 / ticks_per_beat,
+                        pitch: key,
+                        velocity,
+                    });
+                }
+                if on_velocity > 0 {
+                    open[slot] = Some((tick, on_velocity));
+                }
+            }
+        }
+        for (slot, entry) in open.iter().enumerate() {
+            if let Some((start, velocity)) = entry {
+                notes.push(BeatNote {
+                    start_beats: *start as f64 / ticks_per_beat,
+                    duration_beats: (tick.saturating_sub(*start)) as f64 / ticks_per_beat,
+                    pitch: (slot % 128) as u8,
+                    velocity: *velocity,
+                });
+            }
+        }
+    }
+    notes.sort_by(|a, b| a.start_beats.total_cmp(&b.start_beats).then(a.pitch.cmp(&b.pitch)));
+    Ok(notes)
+}
+
+/// Writes tracks of notes (name, notes in beats) at a tempo, as a format-1 file.
+pub fn write_notes(path: &Path, tempo_bpm: f64, tracks: &[(&str, &[BeatNote])]) -> Result<(), MidiFileError> {
+    let micros_per_beat = (60_000_000.0 / tempo_bpm.clamp(1.0, 1000.0)).round() as u32;
+    let mut smf = Smf::new(Header::new(Format::Parallel, Timing::Metrical(u15::new(TICKS_PER_BEAT))));
+    let names: Vec<Vec<u8>> = tracks.iter().map(|(name, _)| name.as_bytes().to_vec()).collect();
+    let mut tempo_track = vec![TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::Tempo(midly::num::u24::new(micros_per_beat))),
+    }];
+    tempo_track.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    smf.tracks.push(tempo_track);
+    for ((_, notes), name) in tracks.iter().zip(&names) {
+        // (tick, is_on, pitch, velocity); offs sort before ons at the same tick.
+        let mut events: Vec<(u64, bool, u8, u8)> = Vec::with_capacity(notes.len() * 2);
+        for note in notes.iter() {
+            let to_ticks = |beats: f64| (beats.max(0.0) * TICKS_PER_BEAT as f64).round() as u64;
+            let start = to_ticks(note.start_beats);
+            let end = to_ticks(note.start_beats + note.duration_beats).max(start + 1);
+            let pitch = note.pitch.min(127);
+            events.push((start, true, pitch, note.velocity.clamp(1, 127)));
+            events.push((end, false, pitch, 0));
+        }
+        events.sort_by_key(|&(tick, is_on, pitch, _)| (tick, is_on, pitch));
+        let mut track = vec![TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Meta(MetaMessage::TrackName(name)),
+        }];
+        let mut last = 0u64;
+        for (tick, is_on, pitch, velocity) in events {
+            let delta = (tick - last).min(u28::max_value().as_int() as u64) as u32;
+            last = tick;
+            let message = if is_on {
+                MidiMessage::NoteOn { key: u7::new(pitch), vel: u7::new(velocity) }
+            } else {
+                MidiMessage::NoteOff { key: u7::new(pitch), vel: u7::new(0) }
+            };
+            track.push(TrackEvent {
+                delta: u28::new(delta),
+                kind: TrackEventKind::Midi { channel: u4::new(0), message },
+            });
+        }
+        track.push(TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+        });
+        smf.tracks.push(track);
+    }
+    smf.save(path).map_err(|e| MidiFileError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    mod write_and_read {
+        use super::*;
+
+        #[test]
+        fn round_trips_notes() {
+            let path = std::env::temp_dir().join(format!("continuo-midi-{}.mid", std::process::id()));
+            let notes = [
+                BeatNote { start_beats: 0.0, duration_beats: 0.5, pitch: 60, velocity: 100 },
+                BeatNote { start_beats: 0.0, duration_beats: 1.0, pitch: 64, velocity: 80 },
+                BeatNote { start_beats: 1.25, duration_beats: 0.25, pitch: 67, velocity: 90 },
+            ];
+            write_notes(&path, 120.0, &[("take", &notes)]).unwrap();
+            let read = read_notes(&path).unwrap();
+            assert_eq!(read, notes.to_vec());
+        }
+
+        #[test]
+        fn reads_the_demo_riff() {
+            let riff = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo-riff.mid");
+            let notes = read_notes(Path::new(riff)).unwrap();
+            assert_eq!(notes.len(), 19);
+            assert_eq!((notes[0].pitch, notes[0].start_beats, notes[0].duration_beats), (45, 0.0, 2.0));
+        }
+
+        #[test]
+        fn garbage_is_an_error() {
+            let path = std::env::temp_dir().join(format!("continuo-midi-bad-{}.mid", std::process::id()));
+            std::fs::write(&path, b"MThd garbage").unwrap();
+            assert!(matches!(read_notes(&path), Err(MidiFileError::Read { .. })));
+        }
+    }
+}
