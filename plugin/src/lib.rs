@@ -5,10 +5,12 @@
 pub mod audio;
 pub mod editor;
 pub mod engine;
+pub mod instruments;
 pub mod midi_file;
 pub mod model;
 pub mod offline;
 pub mod params;
+pub mod picture;
 
 use audio::grid::TransportSnapshot;
 use audio::AudioEngine;

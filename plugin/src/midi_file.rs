@@ -80,15 +80,29 @@ pub fn read_notes(path: &Path) -> Result<Vec<BeatNote>, MidiFileError> {
             }
         }
     }
-    notes.sort_by(|a, b| a.start_beats.total_cmp(&b.start_beats).then(a.pitch.cmp(&b.pitch)));
+    notes.sort_by(|a, b| {
+        a.start_beats
+            .total_cmp(&b.start_beats)
+            .then(a.pitch.cmp(&b.pitch))
+    });
     Ok(notes)
 }
 
 /// Writes tracks of notes (name, notes in beats) at a tempo, as a format-1 file.
-pub fn write_notes(path: &Path, tempo_bpm: f64, tracks: &[(&str, &[BeatNote])]) -> Result<(), MidiFileError> {
+pub fn write_notes(
+    path: &Path,
+    tempo_bpm: f64,
+    tracks: &[(&str, &[BeatNote])],
+) -> Result<(), MidiFileError> {
     let micros_per_beat = (60_000_000.0 / tempo_bpm.clamp(1.0, 1000.0)).round() as u32;
-    let mut smf = Smf::new(Header::new(Format::Parallel, Timing::Metrical(u15::new(TICKS_PER_BEAT))));
-    let names: Vec<Vec<u8>> = tracks.iter().map(|(name, _)| name.as_bytes().to_vec()).collect();
+    let mut smf = Smf::new(Header::new(
+        Format::Parallel,
+        Timing::Metrical(u15::new(TICKS_PER_BEAT)),
+    ));
+    let names: Vec<Vec<u8>> = tracks
+        .iter()
+        .map(|(name, _)| name.as_bytes().to_vec())
+        .collect();
     let mut tempo_track = vec![TrackEvent {
         delta: u28::new(0),
         kind: TrackEventKind::Meta(MetaMessage::Tempo(midly::num::u24::new(micros_per_beat))),
@@ -119,13 +133,22 @@ pub fn write_notes(path: &Path, tempo_bpm: f64, tracks: &[(&str, &[BeatNote])]) 
             let delta = (tick - last).min(u28::max_value().as_int() as u64) as u32;
             last = tick;
             let message = if is_on {
-                MidiMessage::NoteOn { key: u7::new(pitch), vel: u7::new(velocity) }
+                MidiMessage::NoteOn {
+                    key: u7::new(pitch),
+                    vel: u7::new(velocity),
+                }
             } else {
-                MidiMessage::NoteOff { key: u7::new(pitch), vel: u7::new(0) }
+                MidiMessage::NoteOff {
+                    key: u7::new(pitch),
+                    vel: u7::new(0),
+                }
             };
             track.push(TrackEvent {
                 delta: u28::new(delta),
-                kind: TrackEventKind::Midi { channel: u4::new(0), message },
+                kind: TrackEventKind::Midi {
+                    channel: u4::new(0),
+                    message,
+                },
             });
         }
         track.push(TrackEvent {
@@ -149,11 +172,27 @@ mod tests {
 
         #[test]
         fn round_trips_notes() {
-            let path = std::env::temp_dir().join(format!("continuo-midi-{}.mid", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("continuo-midi-{}.mid", std::process::id()));
             let notes = [
-                BeatNote { start_beats: 0.0, duration_beats: 0.5, pitch: 60, velocity: 100 },
-                BeatNote { start_beats: 0.0, duration_beats: 1.0, pitch: 64, velocity: 80 },
-                BeatNote { start_beats: 1.25, duration_beats: 0.25, pitch: 67, velocity: 90 },
+                BeatNote {
+                    start_beats: 0.0,
+                    duration_beats: 0.5,
+                    pitch: 60,
+                    velocity: 100,
+                },
+                BeatNote {
+                    start_beats: 0.0,
+                    duration_beats: 1.0,
+                    pitch: 64,
+                    velocity: 80,
+                },
+                BeatNote {
+                    start_beats: 1.25,
+                    duration_beats: 0.25,
+                    pitch: 67,
+                    velocity: 90,
+                },
             ];
             write_notes(&path, 120.0, &[("take", &notes)]).unwrap();
             let read = read_notes(&path).unwrap();
@@ -165,12 +204,20 @@ mod tests {
             let riff = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo-riff.mid");
             let notes = read_notes(Path::new(riff)).unwrap();
             assert_eq!(notes.len(), 19);
-            assert_eq!((notes[0].pitch, notes[0].start_beats, notes[0].duration_beats), (45, 0.0, 2.0));
+            assert_eq!(
+                (
+                    notes[0].pitch,
+                    notes[0].start_beats,
+                    notes[0].duration_beats
+                ),
+                (45, 0.0, 2.0)
+            );
         }
 
         #[test]
         fn garbage_is_an_error() {
-            let path = std::env::temp_dir().join(format!("continuo-midi-bad-{}.mid", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("continuo-midi-bad-{}.mid", std::process::id()));
             std::fs::write(&path, b"MThd garbage").unwrap();
             assert!(matches!(read_notes(&path), Err(MidiFileError::Read { .. })));
         }

@@ -236,7 +236,9 @@ const INSTRUMENT_FILES: [&str; 2] = ["continuo-instruments.sf2", "continuo-instr
 fn copy_model(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to)?;
     let manifest_text = fs::read_to_string(from.join("continuo.toml"))?;
-    let manifest: toml::Table = manifest_text.parse().context("the default model's continuo.toml")?;
+    let manifest: toml::Table = manifest_text
+        .parse()
+        .context("the default model's continuo.toml")?;
     let mut files = vec!["continuo.toml".to_string(), "MODEL_CARD.md".to_string()];
     if let Some(toml::Value::Table(roles)) = manifest.get("files") {
         for entry in roles.values() {
@@ -465,37 +467,54 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
 
 fn demo(root: &Path) -> Result<()> {
     bundle(root, &["continuo".into(), "--release".into()])?;
-    let py = venv(root)?;
-    let models = test_models(root, &py)?;
     let out_dir = root.join("out");
     fs::create_dir_all(&out_dir)?;
     let cli = root.join("target/bundled/continuo");
     let default_model = root.join("target/bundled/models/default");
-    let model = if default_model.join("continuo.toml").is_file() {
-        default_model
-    } else {
-        eprintln!(
-            "note: no default model is bundled yet; the demo runs the engine with the tone-test model"
-        );
-        models.join("tone")
-    };
-    let out = out_dir.join("demo-continuation.wav");
+    if !default_model.join("continuo.toml").is_file() {
+        // Before the default model exists, show the engine with the test model.
+        let py = venv(root)?;
+        let models = test_models(root, &py)?;
+        eprintln!("note: no default model is bundled yet; the demo runs the engine with the tone-test model");
+        let out = out_dir.join("demo-continuation.wav");
+        run(Command::new(&cli)
+            .args(["continue", "--model"])
+            .arg(models.join("tone"))
+            .arg("--input")
+            .arg(root.join("assets/demo-riff.wav"))
+            .args(["--bpm", "120", "--bars", "4", "--out"])
+            .arg(&out))?;
+        println!("demo written to {}", out.display());
+        return Ok(());
+    }
+    // The shipped model continues the demo riff from its MIDI: audio, MIDI and a picture.
+    let started = std::time::Instant::now();
     run(Command::new(&cli)
         .args(["continue", "--model"])
-        .arg(&model)
+        .arg(&default_model)
         .arg("--input")
-        .arg(root.join("assets/demo-riff.wav"))
+        .arg(root.join("assets/demo-riff.mid"))
         .args([
             "--bpm",
             "120",
             "--bars",
-            "4",
-            "--prompt",
-            "warm electric piano",
-            "--out",
+            "8",
+            "--context-bars",
+            "2",
+            "--seed",
+            "7",
         ])
-        .arg(&out))?;
-    println!("demo written to {}", out.display());
+        .args(["--prompt", "folk air in A minor, electric piano", "--out"])
+        .arg(out_dir.join("demo-from-midi.wav"))
+        .arg("--out-midi")
+        .arg(out_dir.join("demo-from-midi.mid"))
+        .arg("--out-png")
+        .arg(out_dir.join("demo-from-midi.png")))?;
+    println!(
+        "demo written to {} (wav, mid, png) in {:.2} s",
+        out_dir.join("demo-from-midi.*").display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

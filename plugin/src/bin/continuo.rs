@@ -9,6 +9,7 @@ use continuo::offline::OfflineRenderer;
 use continuo::params::{
     clamp_prompt, set_without_host, ContinuoParams, SyncMode, MAX_PROMPT_BYTES,
 };
+use continuo::picture::{write_piano_roll, RollNote};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage:
   continuo continue --model DIR --input IN.wav|IN.mid --out OUT.wav [--out-midi OUT.mid]
+                    [--out-png OUT.png]
                     [--bpm 120] [--bars 4] [--context-bars 4] [--time-sig 4/4] [--rate 48000]
                     [--prompt TEXT] [--seed N] [--temperature T] [--top-k K] [--top-p P]
                     [--guidance G]
@@ -23,7 +25,8 @@ const USAGE: &str = "usage:
 Plays the input through the engine on a transport at --bpm (a WAV as the track's audio, a MIDI
 file as the notes the track sends, at --rate), asks for --bars bars at the next bar line after
 the input, and writes the input followed by the continuation to OUT.wav. With --out-midi, the
-input notes and the continuation's notes (for models that write notes) go to a MIDI file.";
+input notes and the continuation's notes (for models that write notes) go to a MIDI file; with
+--out-png, a piano roll of them over the output's waveform.";
 
 /// Block size the command line engine runs at, in frames.
 const BLOCK_FRAMES: usize = 512;
@@ -33,6 +36,7 @@ struct Args {
     input: PathBuf,
     out: PathBuf,
     out_midi: Option<PathBuf>,
+    out_png: Option<PathBuf>,
     rate: u32,
     bpm: f64,
     bars: u32,
@@ -57,6 +61,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         input: PathBuf::new(),
         out: PathBuf::new(),
         out_midi: None,
+        out_png: None,
         rate: 48_000,
         bpm: 120.0,
         bars: 4,
@@ -77,6 +82,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--input" => args.input = value()?.into(),
             "--out" => args.out = value()?.into(),
             "--out-midi" => args.out_midi = Some(value()?.into()),
+            "--out-png" => args.out_png = Some(value()?.into()),
             "--rate" => {
                 let v = value()?;
                 args.rate = v.parse().map_err(|_| num_err("--rate", &v))?;
@@ -206,7 +212,10 @@ fn run(args: Args) -> Result<(), String> {
     };
     let (rate, mut input) = match &midi_input {
         Some(notes) => {
-            let end_beats = notes.iter().map(|n| n.start_beats + n.duration_beats).fold(0.0, f64::max);
+            let end_beats = notes
+                .iter()
+                .map(|n| n.start_beats + n.duration_beats)
+                .fold(0.0, f64::max);
             let frames = (end_beats * 60.0 / args.bpm * args.rate as f64).ceil() as usize;
             (args.rate, vec![vec![0.0f32; frames]; 2])
         }
@@ -274,7 +283,12 @@ fn run(args: Args) -> Result<(), String> {
         let end = ((note.start_beats + note.duration_beats) * frames_per_beat).round() as u64;
         let last_input_frame = (input_frames as u64).saturating_sub(1);
         events.push((start, note.pitch, note.velocity, true));
-        events.push((end.max(start + 1).min(last_input_frame), note.pitch, 0, false));
+        events.push((
+            end.max(start + 1).min(last_input_frame),
+            note.pitch,
+            0,
+            false,
+        ));
     }
     events.sort_by_key(|&(frame, pitch, _, is_on)| (frame, is_on, pitch));
     let mut next_event = 0;
@@ -296,7 +310,12 @@ fn run(args: Args) -> Result<(), String> {
         block_notes.clear();
         while next_event < events.len() && events[next_event].0 < end as u64 {
             let (frame, pitch, velocity, is_on) = events[next_event];
-            block_notes.push((frame.saturating_sub(pos as u64) as u32, pitch, velocity, is_on));
+            block_notes.push((
+                frame.saturating_sub(pos as u64) as u32,
+                pitch,
+                velocity,
+                is_on,
+            ));
             next_event += 1;
         }
         let (left, right) = out.split_at_mut(1);
@@ -309,25 +328,61 @@ fn run(args: Args) -> Result<(), String> {
         return Err(error);
     }
     write_wav(&args.out, rate, &out)?;
+    let input_beats = input_frames as f64 / frames_per_beat;
+    let beats_per_second = args.bpm / 60.0;
+    let continuation: Vec<BeatNote> = renderer
+        .shared
+        .last_take_notes
+        .lock()
+        .iter()
+        .map(|n| BeatNote {
+            start_beats: input_beats + n.start_seconds * beats_per_second,
+            duration_beats: n.duration_seconds * beats_per_second,
+            pitch: n.pitch,
+            velocity: n.velocity,
+        })
+        .collect();
+    let riff: Vec<BeatNote> = midi_input.clone().unwrap_or_default();
     if let Some(path) = &args.out_midi {
-        let input_beats = input_frames as f64 / frames_per_beat;
-        let beats_per_second = args.bpm / 60.0;
-        let continuation: Vec<BeatNote> = renderer
-            .shared
-            .last_take_notes
-            .lock()
+        midi_file::write_notes(
+            path,
+            args.bpm,
+            &[("input", &riff), ("continuation", &continuation)],
+        )
+        .map_err(|e| e.to_string())?;
+        eprintln!(
+            "wrote {} ({} input notes, {} continuation notes)",
+            path.display(),
+            riff.len(),
+            continuation.len()
+        );
+    }
+    if let Some(path) = &args.out_png {
+        let roll: Vec<RollNote> = riff
             .iter()
-            .map(|n| BeatNote {
-                start_beats: input_beats + n.start_seconds * beats_per_second,
-                duration_beats: n.duration_seconds * beats_per_second,
+            .map(|n| (n, false))
+            .chain(continuation.iter().map(|n| (n, true)))
+            .map(|(n, generated)| RollNote {
+                start_beats: n.start_beats,
+                duration_beats: n.duration_beats,
                 pitch: n.pitch,
-                velocity: n.velocity,
+                generated,
             })
             .collect();
-        let riff: Vec<BeatNote> = midi_input.clone().unwrap_or_default();
-        midi_file::write_notes(path, args.bpm, &[("input", &riff), ("continuation", &continuation)])
-            .map_err(|e| e.to_string())?;
-        eprintln!("wrote {} ({} input notes, {} continuation notes)", path.display(), riff.len(), continuation.len());
+        let mono: Vec<f32> = out[0]
+            .iter()
+            .zip(&out[1])
+            .map(|(l, r)| 0.5 * (l + r))
+            .collect();
+        let beats_per_bar = args.time_sig.0 as f64 * 4.0 / args.time_sig.1 as f64;
+        write_piano_roll(
+            path,
+            &roll,
+            total as f64 / frames_per_beat,
+            beats_per_bar,
+            &mono,
+        )?;
+        eprintln!("wrote {}", path.display());
     }
     let seconds = take_frames as f64 / rate as f64;
     eprintln!(

@@ -264,13 +264,13 @@ impl Panel {
                 row!("Sync", &p.sync);
                 row!("Loop", &p.loop_take);
                 row!("Seed (0: new)", &p.seed);
-            row!("Instrument", &p.voice);
-            row!("Key lock", &p.key_lock);
-            row!("Key", &p.key);
-            row!("Scale", &p.scale);
-            row!("Lowest note", &p.lowest_note);
-            row!("Highest note", &p.highest_note);
-            row!("Density", &p.density);
+                row!("Instrument", &p.voice);
+                row!("Key lock", &p.key_lock);
+                row!("Key", &p.key);
+                row!("Scale", &p.scale);
+                row!("Lowest note", &p.lowest_note);
+                row!("Highest note", &p.highest_note);
+                row!("Density", &p.density);
                 row!("Bounce mode", &p.bounce_mode);
             });
     }

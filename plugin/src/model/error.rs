@@ -45,6 +45,9 @@ pub enum ModelError {
         found: String,
     },
 
+    #[error("the plugin's instruments are not usable: {0}")]
+    Instruments(String),
+
     #[error("model run failed: {0}")]
     Run(String),
 

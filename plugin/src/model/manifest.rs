@@ -156,9 +156,15 @@ impl Manifest {
             path: folder.join(MANIFEST_FILE),
             reason,
         };
-        let mut table: toml::Table = text.parse().map_err(|err: toml::de::Error| bad(err.message().to_string()))?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|err: toml::de::Error| bad(err.message().to_string()))?;
         // The family's own table is the family's business; everything else must be known.
-        let family_config = match table.get("family").and_then(|f| f.as_str()).map(str::to_owned) {
+        let family_config = match table
+            .get("family")
+            .and_then(|f| f.as_str())
+            .map(str::to_owned)
+        {
             Some(family) => match table.remove(&family) {
                 Some(toml::Value::Table(config)) => config,
                 Some(_) => return Err(bad(format!("[{family}] must be a table"))),
@@ -379,10 +385,15 @@ mod tests {
             assert_eq!(m.family_config["n_ctx"].as_integer(), Some(768));
             assert_eq!(m.license, "MIT");
             let unknown = "family = \"notes\"\nname = \"n\"\n[musicgen]\nx = 1\n";
-            assert!(matches!(Manifest::parse(&dir, unknown), Err(ModelError::BadManifest { .. })));
+            assert!(matches!(
+                Manifest::parse(&dir, unknown),
+                Err(ModelError::BadManifest { .. })
+            ));
             let future = "format_version = 2\nfamily = \"notes\"\nname = \"n\"\n";
             match Manifest::parse(&dir, future) {
-                Err(ModelError::BadManifest { reason, .. }) => assert!(reason.contains("update the plugin")),
+                Err(ModelError::BadManifest { reason, .. }) => {
+                    assert!(reason.contains("update the plugin"))
+                }
                 other => panic!("unexpected {other:?}"),
             }
         }

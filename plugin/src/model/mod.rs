@@ -16,7 +16,7 @@ pub use manifest::Manifest;
 use std::path::Path;
 
 /// Families this build can run, for messages.
-pub const SUPPORTED_FAMILIES: &str = "tone-test";
+pub const SUPPORTED_FAMILIES: &str = "notes, tone-test";
 
 /// Loads the model in `folder`: manifest, files, runtime, sessions. Either a ready generator or
 /// an error that says what to fix; never a half-loaded model. Worker thread; not real-time safe.
@@ -27,9 +27,38 @@ pub fn load(folder: &Path) -> Result<Box<dyn Generator>, ModelError> {
             let env = runtime::environment()?;
             Ok(Box::new(tone_test::ToneTest::load(&manifest, &env)?))
         }
+        notes::generator::FAMILY => {
+            let env = runtime::environment()?;
+            let instruments = shared_instruments()?;
+            Ok(Box::new(notes::generator::NotesGenerator::load(
+                &manifest,
+                &env,
+                instruments,
+            )?))
+        }
         other => Err(ModelError::UnknownFamily(
             other.to_string(),
             SUPPORTED_FAMILIES,
         )),
     }
+}
+
+/// The plugin's instruments, loaded once per process and shared by every instance.
+fn shared_instruments() -> Result<crate::instruments::Instruments, ModelError> {
+    static LOADED: parking_lot::Mutex<Option<crate::instruments::Instruments>> =
+        parking_lot::Mutex::new(None);
+    let mut slot = LOADED.lock();
+    if let Some(instruments) = slot.as_ref() {
+        return Ok(instruments.clone());
+    }
+    let name = crate::instruments::SOUND_FONT_FILE_NAME;
+    let path = runtime::find_resource(name).ok_or_else(|| {
+        ModelError::Instruments(format!(
+            "{name} was not found beside the plugin; reinstall the bundle, which carries it"
+        ))
+    })?;
+    let instruments = crate::instruments::Instruments::load(&path)
+        .map_err(|e| ModelError::Instruments(e.to_string()))?;
+    *slot = Some(instruments.clone());
+    Ok(instruments)
 }

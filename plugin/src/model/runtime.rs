@@ -130,3 +130,24 @@ pub fn bundled_model_roots() -> Vec<PathBuf> {
     }
     roots.into_iter().filter(|p| p.is_dir()).collect()
 }
+
+/// Finds a file the bundle carries beside the plugin binary (or in a VST3 bundle's `Resources`).
+/// Development builds also look in the repository's `assets/`.
+pub fn find_resource(name: &str) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(dir) = own_binary_dir() {
+        candidates.push(dir.join(name));
+        if let Some(contents) = dir.parent() {
+            candidates.push(contents.join("Resources").join(name));
+        }
+    }
+    if cfg!(debug_assertions) {
+        candidates.push(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("assets")
+                .join(name),
+        );
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}

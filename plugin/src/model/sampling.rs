@@ -126,10 +126,19 @@ mod tests {
             let mut s = Sampler::default();
             let mut rng = Rng::new(1);
             let logits = [0.1, 5.0, 3.0, 4.0];
-            assert_eq!(s.sample(&logits, &[], &settings(0.0, 0, 1.0), &mut rng), Some(1));
+            assert_eq!(
+                s.sample(&logits, &[], &settings(0.0, 0, 1.0), &mut rng),
+                Some(1)
+            );
             let mask = [true, false, true, true];
-            assert_eq!(s.sample(&logits, &mask, &settings(0.0, 0, 1.0), &mut rng), Some(3));
-            assert_eq!(s.sample(&logits, &[false; 4], &settings(1.0, 0, 1.0), &mut rng), None);
+            assert_eq!(
+                s.sample(&logits, &mask, &settings(0.0, 0, 1.0), &mut rng),
+                Some(3)
+            );
+            assert_eq!(
+                s.sample(&logits, &[false; 4], &settings(1.0, 0, 1.0), &mut rng),
+                None
+            );
         }
 
         #[test]
@@ -139,8 +148,13 @@ mod tests {
             let logits = [1.0, 1.5, 0.5, 1.4];
             let mask = [true, false, true, true];
             for _ in 0..200 {
-                assert_eq!(s.sample(&logits, &mask, &settings(1.0, 1, 1.0), &mut rng), Some(3));
-                let id = s.sample(&logits, &mask, &settings(2.0, 0, 1.0), &mut rng).unwrap();
+                assert_eq!(
+                    s.sample(&logits, &mask, &settings(1.0, 1, 1.0), &mut rng),
+                    Some(3)
+                );
+                let id = s
+                    .sample(&logits, &mask, &settings(2.0, 0, 1.0), &mut rng)
+                    .unwrap();
                 assert_ne!(id, 1);
             }
         }
@@ -153,7 +167,9 @@ mod tests {
             let mut counts = [0usize; 3];
             let n = 20_000;
             for _ in 0..n {
-                counts[s.sample(&logits, &[], &settings(1.0, 0, 1.0), &mut rng).unwrap() as usize] += 1;
+                counts[s
+                    .sample(&logits, &[], &settings(1.0, 0, 1.0), &mut rng)
+                    .unwrap() as usize] += 1;
             }
             for (count, p) in counts.iter().zip([0.1, 0.2, 0.7]) {
                 let freq = *count as f64 / n as f64;
@@ -168,8 +184,14 @@ mod tests {
             let logits = [0.0f32, (2.0f32).ln(), (7.0f32).ln()];
             for _ in 0..500 {
                 // 0.7 alone reaches p = 0.6; with 0.75 the 0.2 joins; 0.1 never does.
-                assert_eq!(s.sample(&logits, &[], &settings(1.0, 0, 0.6), &mut rng), Some(2));
-                assert_ne!(s.sample(&logits, &[], &settings(1.0, 0, 0.75), &mut rng), Some(0));
+                assert_eq!(
+                    s.sample(&logits, &[], &settings(1.0, 0, 0.6), &mut rng),
+                    Some(2)
+                );
+                assert_ne!(
+                    s.sample(&logits, &[], &settings(1.0, 0, 0.75), &mut rng),
+                    Some(0)
+                );
             }
         }
 
@@ -180,7 +202,10 @@ mod tests {
                 let mut s = Sampler::default();
                 let mut rng = Rng::new(seed);
                 (0..100)
-                    .map(|_| s.sample(&logits, &[], &settings(1.2, 20, 0.9), &mut rng).unwrap())
+                    .map(|_| {
+                        s.sample(&logits, &[], &settings(1.2, 20, 0.9), &mut rng)
+                            .unwrap()
+                    })
                     .collect::<Vec<_>>()
             };
             assert_eq!(run(5), run(5));

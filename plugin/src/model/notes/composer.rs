@@ -115,8 +115,12 @@ fn prompt_tags(steering: &PromptSteering, request: &ComposeRequest) -> Result<Ta
     }
     tags.time_sig = Some(request.time_sig);
     tags.tempo = Some(tokens::Tempo::from_quarters_per_minute(request.tempo_bpm));
-    let derived = tokens::derive_tags(&request.context_notes, request.time_sig, Some(request.num_context_bars.max(1)))
-        .map_err(|e| ModelError::BadRequest(e.to_string()))?;
+    let derived = tokens::derive_tags(
+        &request.context_notes,
+        request.time_sig,
+        Some(request.num_context_bars.max(1)),
+    )
+    .map_err(|e| ModelError::BadRequest(e.to_string()))?;
     // Derived tags fill only what the words left open.
     let mut with_derived = tags.with_derived(derived);
     if tags.density.is_some() {
@@ -129,7 +133,10 @@ fn prompt_tags(steering: &PromptSteering, request: &ComposeRequest) -> Result<Ta
 }
 
 /// Starts a continuation: encodes the prompt, runs it through the decoder.
-pub fn start(decoder: &mut NotesDecoder, request: &ComposeRequest) -> Result<Composition, ModelError> {
+pub fn start(
+    decoder: &mut NotesDecoder,
+    request: &ComposeRequest,
+) -> Result<Composition, ModelError> {
     let bad = |e: tokens::TokenError| ModelError::BadRequest(e.to_string());
     let bar_len = request.time_sig.bar_length_16ths().map_err(bad)?;
     let steering = read_prompt(&request.prompt);
@@ -140,7 +147,8 @@ pub fn start(decoder: &mut NotesDecoder, request: &ComposeRequest) -> Result<Com
     let mut num_context_bars = request.num_context_bars;
     let mut notes = request.context_notes.clone();
     let prompt = loop {
-        let ids = tokens::encode_prompt(&notes, request.time_sig, &tags, Some(num_context_bars)).map_err(bad)?;
+        let ids = tokens::encode_prompt(&notes, request.time_sig, &tags, Some(num_context_bars))
+            .map_err(bad)?;
         if ids.len() <= max_prompt || num_context_bars == 0 {
             break ids;
         }

@@ -86,13 +86,13 @@ mod tests {
             let d_minor = scale_pitch_classes(2, true);
             // D E F G A Bb C and the leading tone C#.
             let expected = [0, 1, 2, 4, 5, 7, 9, 10];
-            for pc in 0..12 {
-                assert_eq!(d_minor[pc], expected.contains(&pc), "pc {pc}");
+            for (pc, &in_scale) in d_minor.iter().enumerate() {
+                assert_eq!(in_scale, expected.contains(&pc), "pc {pc}");
             }
             let e_flat = scale_pitch_classes(3, false);
             let expected = [3, 5, 7, 8, 10, 0, 2];
-            for pc in 0..12 {
-                assert_eq!(e_flat[pc], expected.contains(&pc), "pc {pc}");
+            for (pc, &in_scale) in e_flat.iter().enumerate() {
+                assert_eq!(in_scale, expected.contains(&pc), "pc {pc}");
             }
         }
     }
@@ -127,7 +127,10 @@ mod tests {
                 ..Constraints::default()
             }
             .normalized();
-            assert_eq!((c.lowest_pitch, c.highest_pitch), (LOWEST_PITCH, HIGHEST_PITCH));
+            assert_eq!(
+                (c.lowest_pitch, c.highest_pitch),
+                (LOWEST_PITCH, HIGHEST_PITCH)
+            );
         }
     }
 }

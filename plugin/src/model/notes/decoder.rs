@@ -41,7 +41,14 @@ impl DecoderShape {
     }
 
     fn cache_shape(&self, num_positions: usize) -> [usize; 6] {
-        [self.num_layers, 2, 1, self.num_heads, num_positions, self.head_dim]
+        [
+            self.num_layers,
+            2,
+            1,
+            self.num_heads,
+            num_positions,
+            self.head_dim,
+        ]
     }
 }
 
@@ -59,17 +66,25 @@ pub struct NotesDecoder {
 
 impl NotesDecoder {
     /// Opens the graph and checks its inputs and outputs against ONNX.md.
-    pub fn open(env: &ort::environment::Environment, path: &Path, shape: DecoderShape) -> Result<Self, ModelError> {
+    pub fn open(
+        env: &ort::environment::Environment,
+        path: &Path,
+        shape: DecoderShape,
+    ) -> Result<Self, ModelError> {
         let session = open_session(env, path)?;
         let has = |outlets: &[ort::value::Outlet], name: &str, ty: TensorElementType| {
-            outlets
-                .iter()
-                .any(|o| o.name() == name && matches!(o.dtype(), ValueType::Tensor { ty: t, .. } if *t == ty))
+            outlets.iter().any(|o| {
+                o.name() == name && matches!(o.dtype(), ValueType::Tensor { ty: t, .. } if *t == ty)
+            })
         };
         let ok = session.inputs().len() == 3
             && has(session.inputs(), "input_ids", TensorElementType::Int64)
             && has(session.inputs(), "past", TensorElementType::Float32)
-            && has(session.inputs(), "position_offset", TensorElementType::Int64)
+            && has(
+                session.inputs(),
+                "position_offset",
+                TensorElementType::Int64,
+            )
             && has(session.outputs(), "logits", TensorElementType::Float32)
             && has(session.outputs(), "present", TensorElementType::Float32);
         if !ok {
@@ -125,26 +140,34 @@ impl NotesDecoder {
             )));
         }
         let run_err = |err: ort::Error| ModelError::Run(err.to_string());
-        let input_ids = Tensor::from_array(([1usize, ids.len()], ids.iter().map(|&i| i as i64).collect::<Vec<_>>()))
-            .map_err(run_err)?;
+        let input_ids = Tensor::from_array((
+            [1usize, ids.len()],
+            ids.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+        ))
+        .map_err(run_err)?;
         let offset = Tensor::from_array(([1usize], vec![self.num_past as i64])).map_err(run_err)?;
         let empty_past;
         let past: &DynValue = match &self.past {
             Some(past) => past,
             None => {
-                empty_past = Tensor::<f32>::from_array((self.shape.cache_shape(0), Vec::<f32>::new()))
-                    .map_err(run_err)?
-                    .into_dyn();
+                empty_past =
+                    Tensor::<f32>::from_array((self.shape.cache_shape(0), Vec::<f32>::new()))
+                        .map_err(run_err)?
+                        .into_dyn();
                 &empty_past
             }
         };
         let mut outputs = self
             .session
-            .run(ort::inputs!["input_ids" => input_ids, "past" => past, "position_offset" => offset])
+            .run(
+                ort::inputs!["input_ids" => input_ids, "past" => past, "position_offset" => offset],
+            )
             .map_err(run_err)?;
         let expected_present = self.shape.cache_shape(self.num_past + ids.len());
         {
-            let (shape, logits) = outputs["logits"].try_extract_tensor::<f32>().map_err(run_err)?;
+            let (shape, logits) = outputs["logits"]
+                .try_extract_tensor::<f32>()
+                .map_err(run_err)?;
             let vocab = self.shape.vocab_size;
             if shape.len() != 3 || shape[1] as usize != ids.len() || shape[2] as usize != vocab {
                 return Err(ModelError::WrongSignature {
@@ -154,14 +177,18 @@ impl NotesDecoder {
                 });
             }
             self.logits.clear();
-            self.logits.extend_from_slice(&logits[(ids.len() - 1) * vocab..]);
+            self.logits
+                .extend_from_slice(&logits[(ids.len() - 1) * vocab..]);
         }
         let present = outputs
             .remove("present")
             .ok_or_else(|| ModelError::Run("the decoder returned no present cache".into()))?;
         match present.dtype() {
             ValueType::Tensor { shape, .. }
-                if shape.iter().map(|&d| d as usize).eq(expected_present.iter().copied()) => {}
+                if shape
+                    .iter()
+                    .map(|&d| d as usize)
+                    .eq(expected_present.iter().copied()) => {}
             other => {
                 return Err(ModelError::WrongSignature {
                     path: self.path.clone(),

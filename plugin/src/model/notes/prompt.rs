@@ -93,8 +93,8 @@ const VOICES: &[&str] = &[
 
 /// Words that carry no request; not reported as "not understood".
 const FILLER: &[&str] = &[
-    "a", "an", "the", "and", "with", "in", "of", "some", "please", "more", "bit", "little", "very", "like", "style",
-    "feel", "tune", "melody", "music", "song", "key",
+    "a", "an", "the", "and", "with", "in", "of", "some", "please", "more", "bit", "little", "very",
+    "like", "style", "feel", "tune", "melody", "music", "song", "key",
 ];
 
 const NOTE_NAMES: &[(&str, u8)] = &[
@@ -147,8 +147,14 @@ fn read_key(words: &[String]) -> Option<((u8, bool), usize)> {
 /// Splits a prompt into lowercase words, keeping `#` in note names and dropping punctuation.
 fn words(prompt: &str) -> Vec<String> {
     prompt
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '.' | '!' | '?' | '/' | '(' | ')' | '"'))
-        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '#' || c == '-' || c == '♯' || c == '♭')))
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | ';' | '.' | '!' | '?' | '/' | '(' | ')' | '"')
+        })
+        .map(|w| {
+            w.trim_matches(|c: char| {
+                !(c.is_alphanumeric() || c == '#' || c == '-' || c == '♯' || c == '♭')
+            })
+        })
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect()
@@ -158,7 +164,9 @@ fn words(prompt: &str) -> Vec<String> {
 pub fn read_prompt(prompt: &str) -> PromptSteering {
     let words = words(prompt);
     let mut steering = PromptSteering::default();
-    let lookup = |table: &[(&str, &'static str)], word: &str| table.iter().find(|(w, _)| *w == word).map(|(_, t)| *t);
+    let lookup = |table: &[(&str, &'static str)], word: &str| {
+        table.iter().find(|(w, _)| *w == word).map(|(_, t)| *t)
+    };
     let mut idx = 0;
     while idx < words.len() {
         let word = words[idx].as_str();
@@ -214,7 +222,10 @@ mod tests {
             assert_eq!(s.key, Some((2, true)));
             assert_eq!(s.register, Some("HIGH"));
             assert_eq!(s.inst, Some("STRINGS"));
-            assert_eq!(s.understood, vec!["busy", "reel", "d minor", "high", "strings"]);
+            assert_eq!(
+                s.understood,
+                vec!["busy", "reel", "d minor", "high", "strings"]
+            );
             assert!(s.not_understood.is_empty(), "{:?}", s.not_understood);
         }
 
@@ -223,7 +234,11 @@ mod tests {
             assert_eq!(read_prompt("Bbm").key, Some((10, true)));
             assert_eq!(read_prompt("f#m waltz").key, Some((6, true)));
             assert_eq!(read_prompt("Eb major").key, Some((3, false)));
-            assert_eq!(read_prompt("in A").key, None, "a bare note name is not a key");
+            assert_eq!(
+                read_prompt("in A").key,
+                None,
+                "a bare note name is not a key"
+            );
         }
 
         #[test]

@@ -1,0 +1,280 @@
+//! The notes family as a [`Generator`]: compose a continuation as notes, then render it with the
+//! plugin's instruments at the host's rate. Worker thread; allocates.
+
+use super::composer::{self, ComposeRequest, Composition};
+use super::constraints::Constraints;
+use super::decoder::{DecoderShape, NotesDecoder};
+use super::tokens::{self, Note, TimeSig};
+use crate::instruments::{Instrument, Instruments, NoteEvent};
+use crate::model::error::ModelError;
+use crate::model::generator::{GenerationRequest, Generator, ModelInfo, Step};
+use crate::model::manifest::{Manifest, MANIFEST_FILE};
+use crate::model::sampling::{Sampler, SamplingSettings};
+use crate::params::{Density, Voice};
+
+/// Family name in manifests.
+pub const FAMILY: &str = "notes";
+
+/// The tokenizer this build implements (TOKENS.md).
+pub const TOKENIZER: &str = "continuo-notes-v1";
+
+/// Tokens sampled per step: a few milliseconds of work, so the worker stays responsive.
+const TOKENS_PER_STEP: usize = 24;
+
+/// Frames handed to the worker per step once the take is rendered.
+const FRAMES_PER_STEP: usize = 16_384;
+
+/// Most notes a bar may hold at each density setting (None: no limit).
+fn max_notes_per_bar(density: Density) -> Option<u32> {
+    match density {
+        Density::Any | Density::Busy => None,
+        Density::Sparse => Some(4),
+        Density::Medium => Some(8),
+    }
+}
+
+fn density_tag(density: Density) -> Option<&'static str> {
+    match density {
+        Density::Any => None,
+        Density::Sparse => Some("SPARSE"),
+        Density::Medium => Some("MEDIUM"),
+        Density::Busy => Some("BUSY"),
+    }
+}
+
+fn instrument_of(voice: Voice) -> Instrument {
+    match voice {
+        Voice::Piano => Instrument::Piano,
+        Voice::ElectricPiano => Instrument::ElectricPiano,
+        Voice::Pad => Instrument::Pad,
+        Voice::Pluck => Instrument::Pluck,
+        Voice::Bass => Instrument::Bass,
+        Voice::Strings => Instrument::Strings,
+        Voice::Choir => Instrument::Choir,
+    }
+}
+
+/// One job: composing, then rendered audio handed out in chunks.
+struct NotesJob {
+    comp: Composition,
+    sample_rate_hz: u32,
+    num_frames: usize,
+    seconds_per_16th: f64,
+    instrument: Instrument,
+    audio: Option<Vec<f32>>,
+    num_frames_out: usize,
+}
+
+pub struct NotesGenerator {
+    info: ModelInfo,
+    decoder: NotesDecoder,
+    sampler: Sampler,
+    instruments: Instruments,
+    job: Option<NotesJob>,
+    /// The notes of the last composition, in 16ths from its first bar (MIDI out and export).
+    last_notes: Vec<Note>,
+}
+
+impl NotesGenerator {
+    /// Checks the manifest's tokenizer and vocabulary, opens the decoder. Worker thread.
+    pub fn load(
+        manifest: &Manifest,
+        env: &ort::environment::Environment,
+        instruments: Instruments,
+    ) -> Result<Self, ModelError> {
+        let manifest_path = manifest.folder.join(MANIFEST_FILE);
+        let bad = |reason: String| ModelError::BadManifest {
+            path: manifest_path.clone(),
+            reason,
+        };
+        let tokenizer = manifest
+            .family_config
+            .get("tokenizer")
+            .and_then(|v| v.as_str());
+        if tokenizer != Some(TOKENIZER) {
+            return Err(bad(format!(
+                "[notes] tokenizer is {tokenizer:?}; this Continuo reads \"{TOKENIZER}\""
+            )));
+        }
+        let vocab_path = manifest.file("vocab")?;
+        let vocab = std::fs::read_to_string(vocab_path)
+            .map_err(|_| ModelError::MissingFile(vocab_path.to_path_buf()))?;
+        tokens::check_vocab(&vocab).map_err(|e| bad(format!("{}: {e}", vocab_path.display())))?;
+        let shape = DecoderShape::from_config(&manifest.family_config, &manifest_path)?;
+        if shape.vocab_size != tokens::VOCAB_SIZE {
+            return Err(bad(format!(
+                "[notes] vocab_size = {}, the tokenizer has {}",
+                shape.vocab_size,
+                tokens::VOCAB_SIZE
+            )));
+        }
+        let decoder = NotesDecoder::open(env, manifest.file("model")?, shape)?;
+        Ok(Self {
+            info: ModelInfo {
+                family: FAMILY.into(),
+                name: manifest.name.clone(),
+                description: manifest.description.clone(),
+                sample_rate_hz: 0,
+                num_channels: 2,
+            },
+            decoder,
+            sampler: Sampler::default(),
+            instruments,
+            job: None,
+            last_notes: Vec::new(),
+        })
+    }
+
+    /// The notes of the most recent take, in 16ths from its first bar.
+    pub fn last_notes(&self) -> &[Note] {
+        &self.last_notes
+    }
+
+    fn render(&mut self) -> Result<(), ModelError> {
+        let Some(job) = self.job.as_mut() else {
+            return Ok(());
+        };
+        let events: Vec<NoteEvent> = job
+            .comp
+            .notes
+            .iter()
+            .filter(|n| n.pitch >= 0 && n.pitch <= 127 && n.duration_16ths > 0)
+            .map(|n| NoteEvent {
+                start_seconds: n.start_16ths as f64 * job.seconds_per_16th,
+                duration_seconds: n.duration_16ths as f64 * job.seconds_per_16th,
+                pitch: n.pitch as u8,
+                velocity: n.velocity.clamp(1, 127) as u8,
+            })
+            .collect();
+        let audio = self
+            .instruments
+            .render(job.instrument, &events, job.sample_rate_hz, job.num_frames)
+            .map_err(|e| {
+                ModelError::Run(format!("the instruments could not play the take: {e}"))
+            })?;
+        job.audio = Some(audio);
+        self.last_notes = job.comp.notes.clone();
+        Ok(())
+    }
+}
+
+impl Generator for NotesGenerator {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn begin(&mut self, request: &GenerationRequest) -> Result<(), ModelError> {
+        self.job = None;
+        let settings = &request.settings;
+        let (num, den) = request.time_sig;
+        let time_sig = TimeSig::new(num, den).unwrap_or(TimeSig::FOUR_FOUR);
+        let context_notes = request
+            .context_notes
+            .iter()
+            .map(|n| {
+                Note::from_beats(
+                    n.start_beats,
+                    n.duration_beats,
+                    n.pitch as i32,
+                    n.velocity as i32,
+                )
+            })
+            .collect();
+        let compose = ComposeRequest {
+            prompt: request.prompt.clone(),
+            context_notes,
+            num_context_bars: settings.context_bars,
+            num_bars: settings.length_bars,
+            time_sig,
+            tempo_bpm: request.tempo_bpm,
+            sampling: SamplingSettings {
+                temperature: settings.temperature,
+                top_k: settings.top_k,
+                top_p: settings.top_p,
+            },
+            constraints: Constraints {
+                key_lock: settings.key_lock,
+                lowest_pitch: settings.lowest_note,
+                highest_pitch: settings.highest_note,
+                max_notes_per_bar: max_notes_per_bar(settings.density),
+            },
+            density_hint: density_tag(settings.density),
+            seed: request.seed,
+        };
+        let comp = composer::start(&mut self.decoder, &compose)?;
+        let instrument = comp
+            .steering
+            .voice
+            .and_then(Instrument::from_word)
+            .unwrap_or_else(|| instrument_of(settings.voice));
+        self.job = Some(NotesJob {
+            comp,
+            sample_rate_hz: request.sample_rate_hz,
+            num_frames: request.num_frames,
+            seconds_per_16th: 60.0 / request.tempo_bpm / 4.0,
+            instrument,
+            audio: None,
+            num_frames_out: 0,
+        });
+        Ok(())
+    }
+
+    fn step(&mut self, out: &mut Vec<f32>) -> Result<Step, ModelError> {
+        let Some(job) = self.job.as_mut() else {
+            return Ok(Step::Finished);
+        };
+        if job.audio.is_none() {
+            let done = composer::step(
+                &mut self.decoder,
+                &mut self.sampler,
+                &mut job.comp,
+                TOKENS_PER_STEP,
+            )?;
+            if !done {
+                return Ok(Step::Continue);
+            }
+            self.render()?;
+        }
+        let job = self.job.as_mut().expect("a job is running");
+        let audio = job.audio.as_ref().expect("rendered above");
+        let start = job.num_frames_out;
+        let end = (start + FRAMES_PER_STEP).min(job.num_frames);
+        let available = audio.len() / 2;
+        for frame in start..end {
+            if frame < available {
+                out.extend_from_slice(&audio[frame * 2..frame * 2 + 2]);
+            } else {
+                out.extend_from_slice(&[0.0, 0.0]);
+            }
+        }
+        job.num_frames_out = end;
+        Ok(if end >= job.num_frames {
+            Step::Finished
+        } else {
+            Step::Continue
+        })
+    }
+
+    fn take_notes(&self) -> Vec<crate::model::TakeNote> {
+        let Some(job) = &self.job else {
+            return Vec::new();
+        };
+        self.last_notes
+            .iter()
+            .map(|n| crate::model::TakeNote {
+                start_seconds: n.start_16ths as f64 * job.seconds_per_16th,
+                duration_seconds: n.duration_16ths as f64 * job.seconds_per_16th,
+                pitch: n.pitch.clamp(0, 127) as u8,
+                velocity: n.velocity.clamp(1, 127) as u8,
+            })
+            .collect()
+    }
+
+    fn progress(&self) -> f32 {
+        match &self.job {
+            None => 1.0,
+            Some(job) if job.audio.is_none() => 0.9 * job.comp.progress(),
+            Some(job) => 0.9 + 0.1 * job.num_frames_out as f32 / job.num_frames.max(1) as f32,
+        }
+    }
+}
