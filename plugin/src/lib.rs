@@ -17,6 +17,7 @@ use audio::AudioEngine;
 use engine::messages::WorkerCommand;
 use engine::status::SharedStatus;
 use engine::Engine;
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 use params::{clamp_prompt, ContinuoParams, MAX_PROMPT_BYTES};
 use std::num::NonZeroU32;
@@ -113,6 +114,8 @@ impl Plugin for Continuo {
     ];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    // Takes of the notes family also play out as MIDI, for the host's own instruments.
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
     type Editor = nice_plug_egui::EguiEditor<editor::Panel>;
@@ -228,6 +231,30 @@ impl Plugin for Continuo {
             pos_samples: t.pos_samples(),
         };
         audio.process(buffer.as_slice(), &transport, &notes[..num_notes]);
+        let last_frame = buffer.samples().saturating_sub(1) as u32;
+        for &(timing, pitch, velocity, is_on) in audio.midi_out() {
+            let timing = timing.min(last_frame);
+            let event = if is_on {
+                NoteEvent::NoteOn {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(0),
+                    key: Key::Number(pitch),
+                    velocity: velocity as f32 / 127.0,
+                }
+            } else {
+                NoteEvent::NoteOff {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(0),
+                    key: Key::Number(pitch),
+                    velocity: 0.0,
+                }
+            };
+            // A full host queue drops the event; the audio is unaffected.
+            let _ = context.try_send_event(event);
+        }
+        audio.clear_midi_out();
         ProcessStatus::Normal
     }
 

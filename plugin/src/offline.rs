@@ -121,6 +121,16 @@ impl OfflineRenderer {
         self.pos_samples += n as i64;
     }
 
+    /// Note events the plugin sent to the host since the last `clear_midi_out`, as (frame in the
+    /// block, pitch, velocity, is_on).
+    pub fn midi_out(&self) -> &[(u32, u8, u8, bool)] {
+        self.audio.midi_out()
+    }
+
+    pub fn clear_midi_out(&mut self) {
+        self.audio.clear_midi_out();
+    }
+
     /// Frames per bar at this tempo and metre.
     pub fn frames_per_bar(&self) -> f64 {
         let bar_len = self.time_sig.0 as f64 * 4.0 / self.time_sig.1 as f64;

@@ -47,6 +47,8 @@ enum VoiceState {
 /// One playback voice: its ring and state.
 struct Voice {
     state: VoiceState,
+    /// Pitches this voice's take has turned on and not yet off (MIDI out).
+    sounding: [bool; 128],
     /// Frames of the previous job still in the ring, to skip before this job's first frame.
     num_stale: u64,
     /// Frames of the current job taken out of the ring (played or dropped).
@@ -79,7 +81,15 @@ pub struct AudioEngine {
     max_block_frames: usize,
     /// Per voice: frames into the current piece where a take starting in it begins.
     start_offsets: [u32; NUM_VOICES],
+    /// Frames from the block's start to the piece being processed.
+    piece_start: usize,
+    /// Note events for the host, (frame in block, pitch, velocity, is_on), sorted by frame;
+    /// `lib.rs` sends and clears them after each block. Capacity fixed at creation.
+    midi_out: Vec<(u32, u8, u8, bool)>,
 }
+
+/// Note events sent to the host per block at most: a dense take has a few per block.
+pub const MIDI_OUT_CAPACITY: usize = 1024;
 
 impl AudioEngine {
     /// Builds the audio side for a host rate and maximum block size. Not real-time safe:
@@ -97,6 +107,7 @@ impl AudioEngine {
         shared.offline.store(offline, Ordering::Relaxed);
         let free = || Voice {
             state: VoiceState::Free,
+            sounding: [false; 128],
             num_stale: 0,
             num_consumed: 0,
         };
@@ -120,6 +131,8 @@ impl AudioEngine {
             captured_frames: 0,
             max_block_frames,
             start_offsets: [0; NUM_VOICES],
+            piece_start: 0,
+            midi_out: Vec::with_capacity(MIDI_OUT_CAPACITY),
         }
     }
 
@@ -127,6 +140,7 @@ impl AudioEngine {
     pub fn reset(&mut self) {
         self.pending = None;
         for idx in 0..NUM_VOICES {
+            self.release_notes(idx, 0);
             if self.voices[idx].state != VoiceState::Free {
                 self.free_voice(idx);
             }
@@ -158,10 +172,12 @@ impl AudioEngine {
         let mut start = 0;
         while start < num_frames {
             let len = (num_frames - start).min(self.max_block_frames);
+            self.piece_start = start;
             let piece_transport = advance(transport, start);
             self.process_piece(channels, start, len, &piece_transport);
             start += len;
         }
+        sort_by_frame(&mut self.midi_out);
         self.publish_buffer_health();
         self.shared
             .num_processed_frames
@@ -187,6 +203,7 @@ impl AudioEngine {
                     job_id,
                     settings,
                     transport: *transport,
+                    capture_frame: self.captured_frames,
                 })
                 .is_ok();
             if pushed {
@@ -447,6 +464,7 @@ impl AudioEngine {
             self.wet[o] += self.scratch[i * 2] * gain;
             self.wet[o + 1] += self.scratch[i * 2 + 1] * gain;
         }
+        self.emit_take_midi(idx, job_id, pos, wanted as u64, offset);
         pos += wanted as u64;
         if let Some(left) = fade_out_left.as_mut() {
             *left = left.saturating_sub(wanted as u32);
@@ -460,8 +478,70 @@ impl AudioEngine {
             fade_out_left,
         };
         if finished {
+            let end = (self.piece_start + offset + wanted).saturating_sub(1);
+            self.release_notes(idx, end as u32);
             self.free_voice(idx);
         }
+    }
+
+    /// Sends the take's note events that fall in `[pos, pos + num_frames)` of the take, placed
+    /// `offset` frames into the current piece. Events of other (earlier) takes are dropped.
+    fn emit_take_midi(
+        &mut self,
+        idx: usize,
+        job_id: JobId,
+        pos: u64,
+        num_frames: u64,
+        offset: usize,
+    ) {
+        while let Some(event) = self.ends.voice_midi[idx].first().copied() {
+            if event.job_id != job_id {
+                self.ends.voice_midi[idx].skip(1);
+                continue;
+            }
+            if event.frame >= pos + num_frames {
+                break;
+            }
+            self.ends.voice_midi[idx].skip(1);
+            let timing = (self.piece_start + offset) as u64 + event.frame.saturating_sub(pos);
+            let pitch = event.pitch.min(127);
+            let sounding = &mut self.voices[idx].sounding[pitch as usize];
+            if event.is_on {
+                if event.frame < pos {
+                    continue; // late after an underrun: skipped, as its audio was
+                }
+                if *sounding {
+                    push_midi(&mut self.midi_out, (timing as u32, pitch, 0, false));
+                }
+                *sounding = true;
+                push_midi(
+                    &mut self.midi_out,
+                    (timing as u32, pitch, event.velocity, true),
+                );
+            } else if *sounding {
+                *sounding = false;
+                push_midi(&mut self.midi_out, (timing as u32, pitch, 0, false));
+            }
+        }
+    }
+
+    /// Turns off every note the voice has on, at `timing` in the block.
+    fn release_notes(&mut self, idx: usize, timing: u32) {
+        for pitch in 0..128u8 {
+            if std::mem::take(&mut self.voices[idx].sounding[pitch as usize]) {
+                push_midi(&mut self.midi_out, (timing, pitch, 0, false));
+            }
+        }
+    }
+
+    /// Note events for the host from the last block(s), sorted by frame. Real-time safe.
+    pub fn midi_out(&self) -> &[(u32, u8, u8, bool)] {
+        &self.midi_out
+    }
+
+    /// Forgets the sent note events. Real-time safe (keeps the capacity).
+    pub fn clear_midi_out(&mut self) {
+        self.midi_out.clear();
     }
 
     /// Skips the previous job's frames left in a voice ring. Real-time safe.
@@ -580,6 +660,24 @@ impl AudioEngine {
     /// The host rate this engine was built for, in Hz.
     pub fn sample_rate_hz(&self) -> f32 {
         self.sample_rate_hz
+    }
+}
+
+/// Adds an event if there is room (never grows the buffer). Real-time safe.
+fn push_midi(out: &mut Vec<(u32, u8, u8, bool)>, event: (u32, u8, u8, bool)) {
+    if out.len() < out.capacity() {
+        out.push(event);
+    }
+}
+
+/// Stable insertion sort by frame (events arrive almost sorted; no allocation). Real-time safe.
+fn sort_by_frame(events: &mut [(u32, u8, u8, bool)]) {
+    for i in 1..events.len() {
+        let mut j = i;
+        while j > 0 && events[j - 1].0 > events[j].0 {
+            events.swap(j - 1, j);
+            j -= 1;
+        }
     }
 }
 

@@ -65,10 +65,19 @@ impl History {
 
     /// The last `num_frames` frames (fewer if the history is shorter), interleaved stereo.
     pub fn last_frames(&self, num_frames: usize) -> Vec<f32> {
-        let available = (self.total_frames.min(self.capacity_frames as u64)) as usize;
-        let n = num_frames.min(available);
+        self.frames_before(self.total_frames, num_frames)
+    }
+
+    /// The `num_frames` frames that end at frame `end` (fewer if the history does not reach
+    /// back that far or has not reached `end`), interleaved stereo.
+    pub fn frames_before(&self, end: u64, num_frames: usize) -> Vec<f32> {
+        let end = end.min(self.total_frames);
+        let oldest = self
+            .total_frames
+            .saturating_sub(self.capacity_frames as u64);
+        let start = end.saturating_sub(num_frames as u64).max(oldest);
+        let n = (end - start) as usize;
         let mut out = Vec::with_capacity(n * 2);
-        let start = self.total_frames - n as u64;
         for i in 0..n as u64 {
             let idx = ((start + i) % self.capacity_frames as u64) as usize * 2;
             out.push(self.audio[idx]);
@@ -79,11 +88,16 @@ impl History {
 
     /// Notes whose frame index is within the last `num_frames` frames.
     pub fn last_notes(&self, num_frames: usize) -> Vec<CapturedNote> {
-        let start = self.total_frames.saturating_sub(num_frames as u64);
+        self.notes_before(self.total_frames, num_frames)
+    }
+
+    /// Note events in the `num_frames` frames that end at frame `end`.
+    pub fn notes_before(&self, end: u64, num_frames: usize) -> Vec<CapturedNote> {
+        let start = end.saturating_sub(num_frames as u64);
         self.notes
             .iter()
             .copied()
-            .filter(|n| n.frame_idx >= start)
+            .filter(|n| n.frame_idx >= start && n.frame_idx < end)
             .collect()
     }
 

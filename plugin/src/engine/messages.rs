@@ -11,6 +11,18 @@ pub type JobId = u32;
 /// Number of playback voices: one can play while the next take buffers, then they crossfade.
 pub const NUM_VOICES: usize = 2;
 
+/// A note event of a take, sent to the host as MIDI when playback reaches it. `frame` counts
+/// frames from the take's first frame (loop iterations included). Real-time safe to pop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakeMidiEvent {
+    /// The take this event belongs to; events of an earlier take left in the ring are dropped.
+    pub job_id: JobId,
+    pub frame: u64,
+    pub pitch: u8,
+    pub velocity: u8,
+    pub is_on: bool,
+}
+
 /// Audio thread → worker, through a lock-free ring. Real-time safe to push.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AudioToWorker {
@@ -19,6 +31,9 @@ pub enum AudioToWorker {
         job_id: JobId,
         settings: JobSettings,
         transport: TransportSnapshot,
+        /// Input frames captured before the trigger: the context ends here, whatever else the
+        /// worker has drained by the time it reads this.
+        capture_frame: u64,
     },
     /// Stop every take (the panel's Stop button).
     Stop,

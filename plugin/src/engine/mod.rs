@@ -10,7 +10,7 @@ pub mod worker;
 use crate::audio::grid::TransportSnapshot;
 use crate::params::SharedParams;
 use crossbeam_channel::{Receiver, Sender};
-use messages::{AudioToWorker, WorkerCommand, WorkerToAudio, NUM_VOICES};
+use messages::{AudioToWorker, TakeMidiEvent, WorkerCommand, WorkerToAudio, NUM_VOICES};
 use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 use status::SharedStatus;
@@ -36,6 +36,10 @@ pub const CAPTURE_NOTES_CAPACITY: usize = 4096;
 
 /// Messages in flight either way; a handful per second in practice.
 pub const MESSAGE_CAPACITY: usize = 256;
+
+/// Take MIDI events queued per voice: 8 bars of a busy part is a few hundred notes; looping
+/// takes are fed an iteration at a time.
+pub const TAKE_MIDI_CAPACITY: usize = 4096;
 
 /// Commands queued from the GUI; a click at a time.
 pub const COMMAND_CAPACITY: usize = 64;
@@ -65,6 +69,8 @@ pub struct AudioEnds {
     pub from_worker: HeapCons<WorkerToAudio>,
     /// Interleaved stereo take audio, one ring per voice.
     pub voices: [HeapCons<f32>; NUM_VOICES],
+    /// The takes' note events, one ring per voice.
+    pub voice_midi: [HeapCons<TakeMidiEvent>; NUM_VOICES],
     /// Interleaved stereo input audio.
     pub capture_audio: HeapProd<f32>,
     pub capture_blocks: HeapProd<CaptureBlock>,
@@ -76,6 +82,7 @@ pub struct WorkerEnds {
     pub from_audio: HeapCons<AudioToWorker>,
     pub to_audio: HeapProd<WorkerToAudio>,
     pub voices: [HeapProd<f32>; NUM_VOICES],
+    pub voice_midi: [HeapProd<TakeMidiEvent>; NUM_VOICES],
     pub capture_audio: HeapCons<f32>,
     pub capture_blocks: HeapCons<CaptureBlock>,
     pub capture_notes: HeapCons<CapturedNote>,
@@ -93,6 +100,8 @@ pub fn audio_worker_channel(host_rate_hz: f32) -> (AudioEnds, WorkerEnds) {
     let (to_audio, from_worker) = HeapRb::<WorkerToAudio>::new(MESSAGE_CAPACITY).split();
     let (v0_prod, v0_cons) = HeapRb::<f32>::new(voice_capacity).split();
     let (v1_prod, v1_cons) = HeapRb::<f32>::new(voice_capacity).split();
+    let (m0_prod, m0_cons) = HeapRb::<TakeMidiEvent>::new(TAKE_MIDI_CAPACITY).split();
+    let (m1_prod, m1_cons) = HeapRb::<TakeMidiEvent>::new(TAKE_MIDI_CAPACITY).split();
     let (capture_prod, capture_cons) = HeapRb::<f32>::new(capture_capacity).split();
     let (blocks_prod, blocks_cons) = HeapRb::<CaptureBlock>::new(CAPTURE_BLOCKS_CAPACITY).split();
     let (notes_prod, notes_cons) = HeapRb::<CapturedNote>::new(CAPTURE_NOTES_CAPACITY).split();
@@ -101,6 +110,7 @@ pub fn audio_worker_channel(host_rate_hz: f32) -> (AudioEnds, WorkerEnds) {
             to_worker,
             from_worker,
             voices: [v0_cons, v1_cons],
+            voice_midi: [m0_cons, m1_cons],
             capture_audio: capture_prod,
             capture_blocks: blocks_prod,
             capture_notes: notes_prod,
@@ -109,6 +119,7 @@ pub fn audio_worker_channel(host_rate_hz: f32) -> (AudioEnds, WorkerEnds) {
             from_audio,
             to_audio,
             voices: [v0_prod, v1_prod],
+            voice_midi: [m0_prod, m1_prod],
             capture_audio: capture_cons,
             capture_blocks: blocks_cons,
             capture_notes: notes_cons,

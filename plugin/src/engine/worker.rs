@@ -3,7 +3,9 @@
 //! the audio thread never waits for it except in offline rendering.
 
 use super::history::History;
-use super::messages::{AudioToWorker, JobId, WorkerCommand, WorkerToAudio, NUM_VOICES};
+use super::messages::{
+    AudioToWorker, JobId, TakeMidiEvent, WorkerCommand, WorkerToAudio, NUM_VOICES,
+};
 use super::resample::{resample_clip, StreamResampler};
 use super::status::{Phase, SharedStatus};
 use super::streaming::can_stream;
@@ -58,6 +60,11 @@ struct Take {
     num_frames_fed: u64,
     ready_sent: bool,
     started: bool,
+    /// The take's note events in frames from its start (families that write notes), sorted.
+    midi: Vec<TakeMidiEvent>,
+    /// Loop iterations whose events were pushed completely, and events of the next one pushed.
+    num_midi_iterations_fed: u64,
+    num_midi_events_fed: usize,
 }
 
 impl Take {
@@ -325,7 +332,12 @@ impl Worker {
                     job_id,
                     settings,
                     transport,
-                } => self.start_job(job_id, settings, transport),
+                    capture_frame,
+                } => {
+                    // Everything captured before the trigger is in the ring already.
+                    self.drain_capture();
+                    self.start_job(job_id, settings, transport, capture_frame)
+                }
                 AudioToWorker::Stop => self.stop_all(),
                 AudioToWorker::Started { job_id, .. } => {
                     if let Some(take) = self.takes.iter_mut().find(|t| t.job_id == job_id) {
@@ -383,7 +395,13 @@ impl Worker {
         (self.rng_state.wrapping_mul(0x2545_F491_4F6C_DD1D) % 99_999) + 1
     }
 
-    fn start_job(&mut self, job_id: JobId, settings: JobSettings, transport: TransportSnapshot) {
+    fn start_job(
+        &mut self,
+        job_id: JobId,
+        settings: JobSettings,
+        transport: TransportSnapshot,
+        capture_frame: u64,
+    ) {
         let host_rate_hz = self.ends.as_ref().map_or(48_000.0, |e| e.host_rate_hz);
         // A new job replaces one still generating, and any take not yet playing.
         self.cancel_job();
@@ -432,7 +450,7 @@ impl Worker {
         let context_seconds =
             (settings.context_bars as f64 * seconds_per_bar).min(MAX_CONTEXT_SECONDS);
         let context_frames = (context_seconds * host_rate as f64) as usize;
-        let context_stereo = self.history.last_frames(context_frames);
+        let context_stereo = self.history.frames_before(capture_frame, context_frames);
         let context_model_channels = to_channels(&context_stereo, info.num_channels);
         let context_audio = match resample_clip(
             &context_model_channels,
@@ -447,13 +465,11 @@ impl Worker {
             }
         };
         let frames_per_beat = host_rate as f64 * 60.0 / tempo_bpm;
-        let context_start_frame = self
-            .history
-            .total_frames()
-            .saturating_sub(context_frames as u64);
+        let context_start_frame = capture_frame.saturating_sub(context_frames as u64);
         let context_notes = notes_from_events(
-            &self.history.last_notes(context_frames),
+            &self.history.notes_before(capture_frame, context_frames),
             context_start_frame,
+            capture_frame,
             frames_per_beat,
         );
 
@@ -515,6 +531,9 @@ impl Worker {
             num_frames_fed: 0,
             ready_sent: false,
             started: false,
+            midi: Vec::new(),
+            num_midi_iterations_fed: 0,
+            num_midi_events_fed: 0,
         });
         self.shared.text.lock().last_seed = Some(seed);
         self.shared.set_phase(Phase::Generating);
@@ -583,6 +602,19 @@ impl Worker {
             .eta_seconds
             .store(((total_seconds - generated_seconds).max(0.0) / speed.max(1e-6)) as f32);
         let job_id = job.job_id;
+        let host_rate = self.ends.as_ref().map_or(48_000.0, |e| e.host_rate_hz) as f64;
+        if let Some(take) = self
+            .takes
+            .iter_mut()
+            .find(|t| t.job_id == job_id && t.midi.is_empty())
+        {
+            take.midi = midi_events(
+                job_id,
+                &generator.take_notes(),
+                host_rate,
+                take.num_frames_total as u64,
+            );
+        }
         if let Some(take) = self.takes.iter_mut().find(|t| t.job_id == job_id) {
             let room = take.num_frames_total * 2 - take.audio.len().min(take.num_frames_total * 2);
             take.audio
@@ -740,6 +772,7 @@ impl Worker {
                 take.num_frames_fed += n;
                 self.voices[voice_idx].num_pushed += n;
             }
+            feed_midi(take, &mut ends.voice_midi[voice_idx]);
         }
     }
 
@@ -828,6 +861,79 @@ impl Worker {
     }
 }
 
+/// A take's notes as note-on/off events in frames from its start, sorted (offs first at equal
+/// frames). Offs past the take's end move to its last frame, so a loop never overlaps itself.
+fn midi_events(
+    job_id: JobId,
+    notes: &[crate::model::TakeNote],
+    host_rate_hz: f64,
+    num_frames: u64,
+) -> Vec<TakeMidiEvent> {
+    if num_frames == 0 {
+        return Vec::new();
+    }
+    let last = num_frames - 1;
+    let mut events = Vec::with_capacity(notes.len() * 2);
+    for note in notes {
+        let start = (note.start_seconds * host_rate_hz).round().max(0.0) as u64;
+        if start > last || note.velocity == 0 {
+            continue;
+        }
+        let end = (((note.start_seconds + note.duration_seconds) * host_rate_hz).round() as u64)
+            .clamp(start + 1, last);
+        events.push(TakeMidiEvent {
+            job_id,
+            frame: start,
+            pitch: note.pitch,
+            velocity: note.velocity,
+            is_on: true,
+        });
+        events.push(TakeMidiEvent {
+            job_id,
+            frame: end.max(start),
+            pitch: note.pitch,
+            velocity: 0,
+            is_on: false,
+        });
+    }
+    events.sort_by_key(|e| (e.frame, e.is_on, e.pitch));
+    events
+}
+
+/// Pushes a take's note events into its voice's ring, one loop iteration at a time as the audio
+/// feeding reaches it.
+fn feed_midi(take: &mut Take, ring: &mut ringbuf::HeapProd<TakeMidiEvent>) {
+    let len = take.num_frames_total as u64;
+    if take.midi.is_empty() || len == 0 {
+        return;
+    }
+    loop {
+        let iteration = take.num_midi_iterations_fed;
+        let iteration_start = iteration * len;
+        // Only iterations the audio has reached (the first one at once), and not past the end.
+        let end = take
+            .end_frames
+            .unwrap_or(if take.looping { u64::MAX } else { len });
+        if iteration_start >= end || (iteration > 0 && take.num_frames_fed <= iteration_start) {
+            return;
+        }
+        while take.num_midi_events_fed < take.midi.len() {
+            let mut event = take.midi[take.num_midi_events_fed];
+            event.frame += iteration_start;
+            if event.frame >= end && event.is_on {
+                take.num_midi_events_fed += 1;
+                continue;
+            }
+            if ring.try_push(event).is_err() {
+                return;
+            }
+            take.num_midi_events_fed += 1;
+        }
+        take.num_midi_iterations_fed += 1;
+        take.num_midi_events_fed = 0;
+    }
+}
+
 /// The bundled default model: `models/default` beside the plugin binary.
 fn default_model_dir() -> Option<PathBuf> {
     model::runtime::bundled_model_roots()
@@ -851,10 +957,12 @@ fn to_channels_from(input: &[f32], from: usize, to: usize) -> Vec<f32> {
     }
 }
 
-/// Pairs note-on and note-off events into notes, in beats from the context start.
+/// Pairs note-on and note-off events into notes, in beats from the context start; notes still
+/// held at the context's end end there.
 fn notes_from_events(
     events: &[super::CapturedNote],
     context_start_frame: u64,
+    context_end_frame: u64,
     frames_per_beat: f64,
 ) -> Vec<ContextNote> {
     let mut open: [Option<(u64, u8)>; 128] = [None; 128];
@@ -874,6 +982,20 @@ fn notes_from_events(
             });
         }
     }
-    notes.sort_by(|a, b| a.start_beats.total_cmp(&b.start_beats));
+    for (pitch, entry) in open.iter().enumerate() {
+        if let Some((start, velocity)) = entry {
+            notes.push(ContextNote {
+                start_beats: to_beats(*start),
+                duration_beats: context_end_frame.saturating_sub(*start) as f64 / frames_per_beat,
+                pitch: pitch as u8,
+                velocity: *velocity,
+            });
+        }
+    }
+    notes.sort_by(|a, b| {
+        a.start_beats
+            .total_cmp(&b.start_beats)
+            .then(a.pitch.cmp(&b.pitch))
+    });
     notes
 }

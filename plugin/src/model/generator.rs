@@ -82,7 +82,8 @@ pub trait Generator: Send {
     /// Fraction of the job done, 0 to 1.
     fn progress(&self) -> f32;
 
-    /// The notes of the finished job, for families that write notes; empty otherwise.
+    /// The notes of the job, for families that write notes, as soon as they are known (before
+    /// the job finishes); empty until then and for families that write audio.
     fn take_notes(&self) -> Vec<TakeNote> {
         Vec::new()
     }

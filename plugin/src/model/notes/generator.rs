@@ -165,6 +165,7 @@ impl Generator for NotesGenerator {
 
     fn begin(&mut self, request: &GenerationRequest) -> Result<(), ModelError> {
         self.job = None;
+        self.last_notes.clear();
         let settings = &request.settings;
         let (num, den) = request.time_sig;
         let time_sig = TimeSig::new(num, den).unwrap_or(TimeSig::FOUR_FOUR);
@@ -256,7 +257,8 @@ impl Generator for NotesGenerator {
     }
 
     fn take_notes(&self) -> Vec<crate::model::TakeNote> {
-        let Some(job) = &self.job else {
+        // Known once the composition is rendered, before the audio is handed out.
+        let Some(job) = self.job.as_ref().filter(|j| j.audio.is_some()) else {
             return Vec::new();
         };
         self.last_notes
