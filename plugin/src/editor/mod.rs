@@ -152,6 +152,22 @@ impl Panel {
         if let Some(note) = &self.prompt_note {
             ui.small(note);
         }
+        // The notes model knows a vocabulary of words: say which ones it took.
+        if self.shared.text.lock().model.ends_with("(notes)") && !self.prompt.trim().is_empty() {
+            let steering = crate::model::notes::prompt::read_prompt(&self.prompt);
+            if !steering.understood.is_empty() {
+                ui.colored_label(
+                    egui::Color32::from_rgb(120, 200, 120),
+                    format!("Understood: {}", steering.understood.join(", ")),
+                );
+            }
+            if !steering.not_understood.is_empty() {
+                ui.colored_label(
+                    egui::Color32::from_rgb(200, 160, 100),
+                    format!("Not understood: {}", steering.not_understood.join(", ")),
+                );
+            }
+        }
     }
 
     fn model_section(&mut self, ui: &mut egui::Ui) {

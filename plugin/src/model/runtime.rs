@@ -131,10 +131,17 @@ pub fn bundled_model_roots() -> Vec<PathBuf> {
     roots.into_iter().filter(|p| p.is_dir()).collect()
 }
 
+/// Environment variable naming a folder to look in first for the bundle's resources (the
+/// instruments' SoundFont): for benches and development, never needed by a bundle.
+pub const RESOURCES_ENV: &str = "CONTINUO_RESOURCES";
+
 /// Finds a file the bundle carries beside the plugin binary (or in a VST3 bundle's `Resources`).
 /// Development builds also look in the repository's `assets/`.
 pub fn find_resource(name: &str) -> Option<PathBuf> {
     let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os(RESOURCES_ENV).filter(|v| !v.is_empty()) {
+        candidates.push(PathBuf::from(dir).join(name));
+    }
     if let Some(dir) = own_binary_dir() {
         candidates.push(dir.join(name));
         if let Some(contents) = dir.parent() {
