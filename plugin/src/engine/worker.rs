@@ -46,7 +46,6 @@ const MAX_CONTEXT_SECONDS: f64 = super::history::HISTORY_SECONDS;
 /// A take: the generated audio at host rate, stereo, and how it is being played.
 struct Take {
     job_id: JobId,
-    seed: u64,
     /// Interleaved stereo at host rate; grows while generating.
     audio: Vec<f32>,
     /// Frames the finished take has.
@@ -521,7 +520,6 @@ impl Worker {
         });
         self.takes.push(Take {
             job_id,
-            seed,
             audio: Vec::with_capacity(num_host_frames * 2),
             num_frames_total: num_host_frames,
             complete: false,
@@ -855,10 +853,6 @@ impl Worker {
         }
     }
 
-    /// Seeds of the takes kept, oldest first (for the panel and tests).
-    pub fn kept_seeds(&self) -> Vec<u64> {
-        self.kept_takes.iter().map(|t| t.seed).collect()
-    }
 }
 
 /// A take's notes as note-on/off events in frames from its start, sorted (offs first at equal
