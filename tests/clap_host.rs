@@ -2293,3 +2293,132 @@ fn offline_render_places_the_take_on_the_next_bar() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. The notes model: MIDI in, audio and MIDI out
+// ---------------------------------------------------------------------------------------------
+
+/// The shipped notes model's folder (or `CONTINUO_TEST_NOTES_MODEL`).
+fn notes_model_dir() -> String {
+    std::env::var("CONTINUO_TEST_NOTES_MODEL")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../models/notes").to_string())
+}
+
+/// The demo riff's notes as (start frame, end frame, key, velocity 0-1) at 120 BPM.
+fn demo_riff_frames(sample_rate: f64) -> Vec<(usize, usize, u16, f64)> {
+    let riff = continuo::midi_file::read_notes(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/demo-riff.mid"
+    )))
+    .expect("the demo riff reads");
+    riff.iter()
+        .map(|n| {
+            (
+                frame_of_beat(n.start_beats, sample_rate),
+                frame_of_beat(n.start_beats + n.duration_beats, sample_rate),
+                n.pitch as u16,
+                n.velocity as f64 / 127.0,
+            )
+        })
+        .collect()
+}
+
+/// Fed the demo riff as CLAP note events for two bars, with the notes model loaded and a
+/// trigger at the end of bar 2, an offline render plays a continuation from bar 3 and sends its
+/// notes to the host as note events, each on with its off, inside the take's bars.
+#[test]
+fn notes_model_takes_midi_in_and_sends_its_take_as_midi() {
+    let env = TestEnv::get();
+    let entry = env.entry();
+    let mut plugin = Plugin::new(&entry);
+    let render: PluginRender = plugin
+        .instance
+        .plugin_shared_handle()
+        .get_extension()
+        .expect("the plugin offers the render extension");
+    let state = with_model_dir(&state_json(&plugin.save()), &notes_model_dir());
+    plugin.load(&state_bytes(&state)).expect("a state naming the notes model loads");
+    // Length 2 bars (step 1), context 2 bars, a fixed seed.
+    plugin.flush(&[("Length", 1.0), ("Context", 2.0), ("Seed", 5.0)]);
+    render
+        .set(&plugin.instance.plugin_handle(), RenderMode::Offline)
+        .expect("render.set(offline) is accepted");
+
+    let sample_rate = 48_000.0;
+    let block = 512usize;
+    let bar = frames_per_bar(sample_rate);
+    let total = 4 * bar;
+    let riff = demo_riff_frames(sample_rate);
+    let trigger_on = 2 * bar - block / 2;
+    let generate = plugin.id("Generate");
+    let processor = plugin.activate(sample_rate, block as u32);
+    let (processor, (out, sent)) = plugin.run_audio(processor, |p| {
+        let mut io = AudioIo::new(sample_rate, block as u32);
+        let mut out = [Vec::with_capacity(total), Vec::with_capacity(total)];
+        let mut sent: Vec<(usize, u16, bool)> = Vec::new();
+        let mut done = 0usize;
+        while done < total {
+            let len = block.min(total - done);
+            let in_block = |frame: usize| (done..done + len).contains(&frame);
+            // Note events in time order: offs before ons at the same frame.
+            let mut events: Vec<(usize, bool, u16, f64)> = Vec::new();
+            for &(start, end, key, velocity) in &riff {
+                if in_block(end.min(2 * bar - 1)) {
+                    events.push((end.min(2 * bar - 1), false, key, 0.0));
+                }
+                if in_block(start) {
+                    events.push((start, true, key, velocity));
+                }
+            }
+            events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            for (frame, is_on, key, velocity) in events {
+                let pckn = Pckn::new(0u16, 0u16, key, Match::All);
+                let time = (frame - done) as u32;
+                if is_on {
+                    io.events.push(&NoteOnEvent::new(time, pckn, velocity));
+                } else {
+                    io.events.push(&NoteOffEvent::new(time, pckn, 0.0));
+                }
+            }
+            if in_block(trigger_on) {
+                io.events.push(&ParamValueEvent::new((trigger_on - done) as u32, generate, Pckn::match_all(), 1.0));
+            }
+            for input in &mut io.inputs {
+                input[..len].fill(0.0);
+            }
+            let transport = Transport {
+                playing: true,
+                pos_beats: done as f64 / sample_rate * TEMPO_BPM / 60.0,
+            };
+            io.process(p, len, Some(&transport.event()));
+            io.assert_sane_output(len, "notes model");
+            for event in io.out_events.iter() {
+                if let Some(on) = event.as_event::<NoteOnEvent>() {
+                    if let Match::Specific(key) = on.pckn().key {
+                        sent.push((done + on.header().time() as usize, key, true));
+                    }
+                } else if let Some(off) = event.as_event::<NoteOffEvent>() {
+                    if let Match::Specific(key) = off.pckn().key {
+                        sent.push((done + off.header().time() as usize, key, false));
+                    }
+                }
+            }
+            for (c, channel) in out.iter_mut().enumerate() {
+                channel.extend_from_slice(io.out(c, len));
+            }
+            done += len;
+        }
+        (out, sent)
+    });
+    plugin.deactivate(processor);
+
+    let ons: Vec<_> = sent.iter().filter(|e| e.2).collect();
+    let offs = sent.iter().filter(|e| !e.2).count();
+    println!("  notes model: {} notes sent as MIDI, first at frame {:?}", ons.len(), ons.first().map(|e| e.0));
+    assert!(!ons.is_empty(), "the take sent no note events");
+    assert_eq!(ons.len(), offs, "every note-on has its note-off");
+    assert!(sent.iter().all(|e| e.0 >= 2 * bar && e.0 < total), "note events outside the take's bars: {sent:?}");
+    assert!(out[0][..2 * bar].iter().all(|&s| s == 0.0), "sound before the take (the riff is MIDI only)");
+    let energy: f32 = out[0][2 * bar..].iter().map(|s| s * s).sum();
+    assert!(energy > 1.0, "the take is silent");
+}
