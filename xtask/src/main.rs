@@ -519,11 +519,13 @@ fn demo(root: &Path) -> Result<()> {
 }
 
 fn bench(root: &Path) -> Result<()> {
-    run(Command::new("cargo").current_dir(root).args([
-        "bench",
-        "-p",
-        "continuo",
-        "--bench",
-        "audio_block",
-    ]))
+    let lib = setup(root)?;
+    run(Command::new("cargo")
+        .current_dir(root)
+        .args(["bench", "-p", "continuo", "--bench", "audio_block"]))?;
+    // The shipped notes model, tokens to audio (ONNX Runtime from the cache).
+    run(Command::new("cargo")
+        .current_dir(root)
+        .env("CONTINUO_ORT_LIBRARY", &lib)
+        .args(["bench", "-p", "continuo", "--bench", "notes_take"]))
 }
