@@ -421,7 +421,7 @@ impl AudioEngine {
         let offset = (self.start_offsets[idx] as usize).min(len);
         self.start_offsets[idx] = 0;
         // Stale frames of the previous job and frames owed from an underrun go first.
-        self.drop_from_ring(idx, true);
+        self.drop_stale(idx);
         let mut wanted = (len - offset) as u64;
         wanted = wanted.min(num_frames.saturating_sub(pos));
         if let Some(left) = fade_out_left {
@@ -545,7 +545,7 @@ impl AudioEngine {
     }
 
     /// Skips the previous job's frames left in a voice ring. Real-time safe.
-    fn drop_from_ring(&mut self, idx: usize, _stale_only: bool) {
+    fn drop_stale(&mut self, idx: usize) {
         let voice = &mut self.voices[idx];
         if voice.num_stale == 0 {
             return;
@@ -560,7 +560,7 @@ impl AudioEngine {
     fn wait_for_frames(&mut self, idx: usize, num_frames: usize) {
         let started = Instant::now();
         loop {
-            self.drop_from_ring(idx, true);
+            self.drop_stale(idx);
             let ready = self.voices[idx].num_stale == 0
                 && self.ends.voices[idx].occupied_len() / 2 >= num_frames;
             if ready || started.elapsed() >= OFFLINE_WAIT_LIMIT {
@@ -576,7 +576,7 @@ impl AudioEngine {
             VoiceState::Free => return,
             VoiceState::Armed { job_id, .. } | VoiceState::Playing { job_id, .. } => job_id,
         };
-        self.drop_from_ring(idx, true);
+        self.drop_stale(idx);
         let voice = &mut self.voices[idx];
         if voice.num_stale == 0 {
             let ring = &mut self.ends.voices[idx];
