@@ -11,6 +11,7 @@ pub mod model;
 pub mod offline;
 pub mod params;
 pub mod picture;
+pub mod transcribe;
 
 use audio::grid::TransportSnapshot;
 use audio::AudioEngine;
