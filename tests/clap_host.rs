@@ -79,7 +79,7 @@ const HUGE_PROMPT_BYTES: usize = 1 << 20;
 
 /// Stable string ids of every parameter, by display name. nice-plug's CLAP ids are hashes of these;
 /// saved projects and automation depend on them never changing.
-const PARAMS: [(&str, &str); 20] = [
+const PARAMS: [(&str, &str); 21] = [
     ("Mix", "mix"),
     ("Output Gain", "gain"),
     ("Temperature", "temp"),
@@ -100,6 +100,7 @@ const PARAMS: [(&str, &str); 20] = [
     ("Lowest Note", "lownote"),
     ("Highest Note", "highnote"),
     ("Density", "density"),
+    ("Listen To", "listen"),
 ];
 
 // ---------------------------------------------------------------------------------------------

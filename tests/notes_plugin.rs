@@ -24,10 +24,53 @@ struct Take {
     audio: Vec<f32>,
     /// (frame from the take's start, pitch, velocity, is_on)
     midi: Vec<(u64, u8, u8, bool)>,
+    /// The status line after the take.
+    message: String,
+    /// What the take heard in the track's audio (seconds from the context's start).
+    heard: Vec<continuo::model::TakeNote>,
+}
+
+/// How the track plays the demo riff to the plugin.
+#[derive(Clone, Copy, PartialEq)]
+enum Riff {
+    /// As MIDI notes (the audio input is silent).
+    Midi,
+    /// As audio, played by the plugin's own piano (no MIDI).
+    Audio,
+}
+
+fn demo_riff() -> Vec<midi_file::BeatNote> {
+    midi_file::read_notes(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo-riff.mid"))).unwrap()
+}
+
+/// The demo riff played by the plugin's piano at RATE, `num_frames` long, as two channels.
+fn riff_audio(num_frames: usize) -> [Vec<f32>; 2] {
+    let font = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/continuo-instruments.sf2");
+    let instruments = continuo::instruments::Instruments::load(std::path::Path::new(font)).unwrap();
+    let events: Vec<_> = demo_riff()
+        .iter()
+        .map(|n| continuo::instruments::NoteEvent {
+            start_seconds: n.start_beats * 0.5,
+            duration_seconds: n.duration_beats * 0.5,
+            pitch: n.pitch,
+            velocity: n.velocity,
+        })
+        .collect();
+    let interleaved = instruments
+        .render(continuo::instruments::Instrument::Piano, &events, RATE as u32, num_frames)
+        .unwrap();
+    [
+        interleaved.iter().step_by(2).copied().collect(),
+        interleaved.iter().skip(1).step_by(2).copied().collect(),
+    ]
 }
 
 /// Plays the demo riff's two bars as MIDI, triggers at the end, renders `bars` bars of take.
 fn render_take(configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
+    render_take_from(Riff::Midi, configure, bars)
+}
+
+fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
     use_test_runtime();
     let mut r = renderer(RATE, BLOCK);
     r.load_model(&model_dir(), std::time::Duration::from_secs(60)).expect("the notes model loads");
@@ -35,7 +78,7 @@ fn render_take(configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
     set_without_host(&r.params.context_bars, 2, RATE);
     set_without_host(&r.params.seed, 11, RATE);
     configure(&r);
-    let riff = midi_file::read_notes(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo-riff.mid"))).unwrap();
+    let riff = if source == Riff::Midi { demo_riff() } else { Vec::new() };
     let frames_per_beat = RATE as f64 * 60.0 / 120.0;
     let bar = r.frames_per_bar().round() as usize;
     let input_frames = 2 * bar;
@@ -49,6 +92,11 @@ fn render_take(configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
     }
     events.sort_by_key(|e| (e.0, e.3));
     let mut out = [vec![0.0f32; total], vec![0.0f32; total]];
+    if source == Riff::Audio {
+        let [l, rr] = riff_audio(input_frames);
+        out[0][..input_frames].copy_from_slice(&l);
+        out[1][..input_frames].copy_from_slice(&rr);
+    }
     let mut midi = Vec::with_capacity(4096);
     let mut block_notes = Vec::with_capacity(64);
     let mut pos = 0;
@@ -76,8 +124,14 @@ fn render_take(configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
         r.clear_midi_out();
         pos = end;
     }
-    assert!(out[0][..input_frames].iter().all(|&s| s == 0.0), "sound before the take");
+    if source == Riff::Midi {
+        assert!(out[0][..input_frames].iter().all(|&s| s == 0.0), "sound before the take");
+    }
+    let message = r.shared.text.lock().message.clone();
+    let heard = r.shared.last_heard_notes.lock().clone();
     Take {
+        message,
+        heard,
         audio: out[0][input_frames..].to_vec(),
         midi: midi.into_iter().map(|(f, p, v, on)| (f - input_frames as u64, p, v, on)).collect(),
     }
@@ -127,4 +181,47 @@ fn the_same_seed_gives_the_same_take() {
     assert_eq!(a.audio, b.audio, "same seed, same audio, bit for bit");
     let c = render_take(|r| set_without_host(&r.params.seed, 12, RATE), 2);
     assert_ne!(a.midi, c.midi);
+}
+
+#[test]
+fn a_track_that_sends_audio_is_heard_and_continued() {
+    // The riff as audio only: the Listen To control on Auto transcribes it.
+    let take = render_take_from(Riff::Audio, |_| {}, 2);
+    assert!(take.message.contains("Heard"), "{}", take.message);
+    let reference: Vec<_> = demo_riff()
+        .iter()
+        .map(|n| continuo::transcribe::HeardNote {
+            start_seconds: n.start_beats * 0.5,
+            duration_seconds: n.duration_beats * 0.5,
+            pitch: n.pitch,
+            velocity: n.velocity,
+        })
+        .collect();
+    let heard: Vec<_> = take
+        .heard
+        .iter()
+        .map(|n| continuo::transcribe::HeardNote {
+            start_seconds: n.start_seconds,
+            duration_seconds: n.duration_seconds,
+            pitch: n.pitch,
+            velocity: n.velocity,
+        })
+        .collect();
+    // Heard notes are on the 16th grid (62.5 ms at 120 BPM), as the model reads them.
+    let f = continuo::transcribe::onset_f_measure(&reference, &heard, 0.05);
+    assert!(f >= 0.9, "onset F-measure {f:.3} of the heard context: {heard:?}");
+    let energy: f32 = take.audio.iter().map(|s| s * s).sum();
+    assert!(energy > 1.0, "the take is silent");
+    assert!(take.midi.iter().any(|e| e.3), "the take sent no MIDI");
+}
+
+#[test]
+fn listening_to_midi_only_ignores_the_audio() {
+    let take = render_take_from(
+        Riff::Audio,
+        |r| set_without_host(&r.params.listen, continuo::params::Listen::Midi, RATE),
+        1,
+    );
+    assert!(take.heard.is_empty(), "{:?}", take.heard);
+    assert!(take.message.contains("No notes in the context"), "{}", take.message);
 }

@@ -127,6 +127,23 @@ pub enum Density {
     Busy,
 }
 
+/// Which part of the track the notes family continues.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// The MIDI the track played when there is any in the context, otherwise its audio.
+    #[id = "auto"]
+    #[name = "Auto"]
+    Auto,
+    /// Only the MIDI notes.
+    #[id = "midi"]
+    #[name = "MIDI"]
+    Midi,
+    /// Only the audio, transcribed to notes (MIDI is ignored).
+    #[id = "audio"]
+    #[name = "Audio"]
+    Audio,
+}
+
 /// The plugin's parameters and persisted fields.
 #[derive(Params)]
 pub struct ContinuoParams {
@@ -188,6 +205,9 @@ pub struct ContinuoParams {
     /// the model so a bounce is complete. For hosts that render faster than real time without
     /// saying so; in a live session it would stall the audio, so it is off by default and not
     /// automatable.
+    /// What the notes family listens to: MIDI, the audio (transcribed), or MIDI when there is any.
+    #[id = "listen"]
+    pub listen: EnumParam<Listen>,
     #[id = "bounce"]
     pub bounce_mode: BoolParam,
 
@@ -269,6 +289,7 @@ impl Default for ContinuoParams {
                 .with_value_to_string(formatters::v2s_i32_key_formatter())
                 .with_string_to_value(formatters::s2v_i32_key_formatter()),
             density: EnumParam::new("Density", Density::Any),
+            listen: EnumParam::new("Listen To", Listen::Auto),
             prompt: RwLock::new(String::new()),
             model_dir: RwLock::new(String::new()),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
@@ -310,6 +331,7 @@ pub struct JobSettings {
     pub lowest_note: u8,
     pub highest_note: u8,
     pub density: Density,
+    pub listen: Listen,
 }
 
 impl ContinuoParams {
@@ -335,6 +357,7 @@ impl ContinuoParams {
             lowest_note: self.lowest_note.value().clamp(21, 108) as u8,
             highest_note: self.highest_note.value().clamp(21, 108) as u8,
             density: self.density.value(),
+            listen: self.listen.value(),
         }
     }
 }

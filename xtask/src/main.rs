@@ -25,9 +25,25 @@ const ORT_NOTICES: [(&str, &str); 2] = [
     ),
 ];
 
+/// The audio-to-notes model: Spotify's Basic Pitch, Apache-2.0, from its PyPI wheel (pure Python,
+/// so one file for every platform). Fetched at set-up like the runtime, never committed.
+const BASIC_PITCH_VERSION: &str = "0.4.0";
+const BASIC_PITCH_WHEEL: &str = "basic_pitch-0.4.0-py2.py3-none-any.whl";
+const BASIC_PITCH_WHEEL_SHA256: &str =
+    "738adb503aae7fdfc7d1e1511aa0ce35052315f260a19531ef4c356708425db0";
+const BASIC_PITCH_MODEL_SHA256: &str =
+    "2c3c1d144bfa61ad236e92e169c13535c880469a12a047d4e73451f2c059a0ec";
+/// Wheel entry and the name it gets in `models/transcriber/`.
+const BASIC_PITCH_FILES: [(&str, &str); 3] = [
+    ("basic_pitch/saved_models/icassp_2022/nmp.onnx", "nmp.onnx"),
+    ("basic_pitch-0.4.0.dist-info/LICENSE", "BASIC-PITCH-LICENSE"),
+    ("basic_pitch-0.4.0.dist-info/NOTICE", "BASIC-PITCH-NOTICE"),
+];
+
 const USAGE: &str = "usage: cargo xtask <command>
 
-  setup                 fetch ONNX Runtime 1.31.1 from its PyPI wheel (sha256-checked, cached)
+  setup                 fetch ONNX Runtime 1.31.1 and the Basic Pitch transcriber from their PyPI
+                        wheels (sha256-checked, cached)
   bundle continuo [--release]
                         build continuo.vst3 and continuo-clap/continuo.clap in target/bundled,
                         each with ONNX Runtime and the bundled models beside the plugin binary
@@ -44,9 +60,12 @@ fn main() -> Result<()> {
     let command = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
     match command.as_str() {
-        "setup" => {
-            setup(&root).map(|lib| println!("ONNX Runtime {ORT_VERSION}: {}", lib.display()))
-        }
+        "setup" => setup(&root).and_then(|lib| {
+            println!("ONNX Runtime {ORT_VERSION}: {}", lib.display());
+            let transcriber = setup_transcriber(&root)?;
+            println!("Basic Pitch {BASIC_PITCH_VERSION}: {}", transcriber.display());
+            Ok(())
+        }),
         "bundle" => bundle(&root, &rest),
         "install" => install(&root),
         "demo" => demo(&root),
@@ -170,6 +189,66 @@ fn setup(root: &Path) -> Result<PathBuf> {
     Ok(lib)
 }
 
+/// Fetches a pure-Python wheel from PyPI into `.cache/downloads` unless it is there with the
+/// expected checksum.
+fn fetch_wheel(root: &Path, requirement: &str, wheel_name: &str, sha256: &str) -> Result<PathBuf> {
+    let downloads = root.join(".cache").join("downloads");
+    fs::create_dir_all(&downloads)?;
+    let wheel = downloads.join(wheel_name);
+    if !wheel.is_file() || sha256_file(&wheel)? != sha256 {
+        run(Command::new(python())
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+            .arg(requirement)
+            .arg("-d")
+            .arg(&downloads))
+        .with_context(|| format!("fetching {requirement} from PyPI (needs Python 3 with pip)"))?;
+    }
+    let found = sha256_file(&wheel)?;
+    if found != sha256 {
+        bail!(
+            "{} has sha256 {found}, expected {sha256}: refusing to use it",
+            wheel.display()
+        );
+    }
+    Ok(wheel)
+}
+
+/// Makes sure `models/transcriber/` holds Basic Pitch's `nmp.onnx` with its licence and notice,
+/// taken from the PyPI wheel. Returns the model's path.
+fn setup_transcriber(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("models").join("transcriber");
+    let model = dir.join("nmp.onnx");
+    let complete = BASIC_PITCH_FILES.iter().all(|(_, n)| dir.join(n).is_file());
+    if complete && sha256_file(&model)? == BASIC_PITCH_MODEL_SHA256 {
+        return Ok(model);
+    }
+    let wheel = fetch_wheel(
+        root,
+        &format!("basic-pitch=={BASIC_PITCH_VERSION}"),
+        BASIC_PITCH_WHEEL,
+        BASIC_PITCH_WHEEL_SHA256,
+    )?;
+    fs::create_dir_all(&dir)?;
+    let mut archive = zip::ZipArchive::new(fs::File::open(&wheel)?)?;
+    for (name, dest) in BASIC_PITCH_FILES {
+        let mut entry = archive
+            .by_name(name)
+            .with_context(|| format!("{name} is not in the wheel"))?;
+        let dest = dir.join(dest);
+        let tmp = dest.with_extension("part");
+        std::io::copy(&mut entry, &mut fs::File::create(&tmp)?)?;
+        fs::rename(&tmp, &dest)?;
+    }
+    let found = sha256_file(&model)?;
+    if found != BASIC_PITCH_MODEL_SHA256 {
+        bail!(
+            "{} has sha256 {found}, expected {BASIC_PITCH_MODEL_SHA256}",
+            model.display()
+        );
+    }
+    Ok(model)
+}
+
 /// Hard-links (or copies) a file, replacing the destination.
 fn place(from: &Path, to: &Path) -> Result<()> {
     if let Some(parent) = to.parent() {
@@ -217,6 +296,14 @@ fn furnish(
         if from.is_file() {
             place(&from, &binary_dir.join(file))?;
         }
+    }
+    // The transcriber (audio context for the notes family) with its licence and notice.
+    let transcriber = setup_transcriber(root)?;
+    for (_, name) in BASIC_PITCH_FILES {
+        place(
+            &transcriber.with_file_name(name),
+            &models_dir.join("transcriber").join(name),
+        )?;
     }
     let shipped = root.join("models").join("notes");
     let default_model = default_model.unwrap_or(&shipped);
@@ -412,6 +499,7 @@ fn not_root() -> bool {
 
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     let lib = setup(root)?;
+    let transcriber = setup_transcriber(root)?;
     gui_test_tools()?;
     let py = venv(root)?;
     let models = test_models(root, &py)?;
@@ -439,6 +527,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         ("CONTINUO_TEST_VST3", vst3.clone()),
         ("CONTINUO_TEST_MODELS", models.clone()),
         ("CONTINUO_TEST_ORT_LIBRARY", lib.clone()),
+        ("CONTINUO_TEST_TRANSCRIBER", transcriber.clone()),
         (
             "CONTINUO_TEST_ARTIFACTS",
             root.join("target").join("test-artifacts"),
@@ -487,32 +576,36 @@ fn demo(root: &Path) -> Result<()> {
         println!("demo written to {}", out.display());
         return Ok(());
     }
-    // The shipped model continues the demo riff from its MIDI: audio, MIDI and a picture.
+    // The shipped model continues the demo riff twice: from its MIDI, and from its audio (heard
+    // by the transcriber). Each run writes audio, MIDI and a piano roll.
     let started = std::time::Instant::now();
-    run(Command::new(&cli)
-        .args(["continue", "--model"])
-        .arg(&default_model)
-        .arg("--input")
-        .arg(root.join("assets/demo-riff.mid"))
-        .args([
-            "--bpm",
-            "120",
-            "--bars",
-            "8",
-            "--context-bars",
-            "2",
-            "--seed",
-            "7",
-        ])
-        .args(["--prompt", "folk air in A minor, electric piano", "--out"])
-        .arg(out_dir.join("demo-from-midi.wav"))
-        .arg("--out-midi")
-        .arg(out_dir.join("demo-from-midi.mid"))
-        .arg("--out-png")
-        .arg(out_dir.join("demo-from-midi.png")))?;
+    for (input, name) in [("demo-riff.mid", "demo-from-midi"), ("demo-riff.wav", "demo-from-audio")] {
+        run(Command::new(&cli)
+            .args(["continue", "--model"])
+            .arg(&default_model)
+            .arg("--input")
+            .arg(root.join("assets").join(input))
+            .args([
+                "--bpm",
+                "120",
+                "--bars",
+                "8",
+                "--context-bars",
+                "2",
+                "--seed",
+                "7",
+            ])
+            .args(["--prompt", "folk air in A minor, electric piano", "--out"])
+            .arg(out_dir.join(format!("{name}.wav")))
+            .arg("--out-midi")
+            .arg(out_dir.join(format!("{name}.mid")))
+            .arg("--out-png")
+            .arg(out_dir.join(format!("{name}.png"))))?;
+    }
     println!(
-        "demo written to {} (wav, mid, png) in {:.2} s",
+        "demo written to {} and {} (wav, mid, png) in {:.2} s",
         out_dir.join("demo-from-midi.*").display(),
+        out_dir.join("demo-from-audio.*").display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -22,10 +22,11 @@ const USAGE: &str = "usage:
                     [--prompt TEXT] [--seed N] [--temperature T] [--top-k K] [--top-p P]
                     [--guidance G]
 
-Plays the input through the engine on a transport at --bpm (a WAV as the track's audio, a MIDI
-file as the notes the track sends, at --rate), asks for --bars bars at the next bar line after
+Plays the input through the engine on a transport at --bpm (a WAV as the track's audio, which
+the notes family transcribes to notes; a MIDI file as the notes the track sends, at --rate), asks for --bars bars at the next bar line after
 the input, and writes the input followed by the continuation to OUT.wav. With --out-midi, the
-input notes and the continuation's notes (for models that write notes) go to a MIDI file; with
+input notes (for a WAV, the notes heard in it) and the continuation's notes (for models that
+write notes) go to a MIDI file; with
 --out-png, a piano roll of them over the output's waveform.";
 
 /// Block size the command line engine runs at, in frames.
@@ -329,6 +330,7 @@ fn run(args: Args) -> Result<(), String> {
     }
     write_wav(&args.out, rate, &out)?;
     let input_beats = input_frames as f64 / frames_per_beat;
+    let beats_per_bar = args.time_sig.0 as f64 * 4.0 / args.time_sig.1 as f64;
     let beats_per_second = args.bpm / 60.0;
     let continuation: Vec<BeatNote> = renderer
         .shared
@@ -342,12 +344,36 @@ fn run(args: Args) -> Result<(), String> {
             velocity: n.velocity,
         })
         .collect();
-    let riff: Vec<BeatNote> = midi_input.clone().unwrap_or_default();
+    // A WAV's notes are the ones the transcriber heard in the context (the last --context-bars
+    // bars of the input).
+    let status_message = renderer.shared.text.lock().message.clone();
+    eprintln!("{status_message}");
+    let context_start_beats = (input_beats - args.context_bars as f64 * beats_per_bar).max(0.0);
+    let riff: Vec<BeatNote> = match &midi_input {
+        Some(notes) => notes.clone(),
+        None => renderer
+            .shared
+            .last_heard_notes
+            .lock()
+            .iter()
+            .map(|n| BeatNote {
+                start_beats: context_start_beats + n.start_seconds * beats_per_second,
+                duration_beats: n.duration_seconds * beats_per_second,
+                pitch: n.pitch,
+                velocity: n.velocity,
+            })
+            .collect(),
+    };
+    let input_track = if midi_input.is_some() {
+        "input"
+    } else {
+        "heard in the input"
+    };
     if let Some(path) = &args.out_midi {
         midi_file::write_notes(
             path,
             args.bpm,
-            &[("input", &riff), ("continuation", &continuation)],
+            &[(input_track, &riff), ("continuation", &continuation)],
         )
         .map_err(|e| e.to_string())?;
         eprintln!(
@@ -374,7 +400,6 @@ fn run(args: Args) -> Result<(), String> {
             .zip(&out[1])
             .map(|(l, r)| 0.5 * (l + r))
             .collect();
-        let beats_per_bar = args.time_sig.0 as f64 * 4.0 / args.time_sig.1 as f64;
         write_piano_roll(
             path,
             &roll,

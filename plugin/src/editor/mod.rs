@@ -276,6 +276,7 @@ impl Panel {
                 row!("Top P", &p.top_p);
                 row!("Guidance", &p.guidance);
                 row!("Context (bars)", &p.context_bars);
+                row!("Listen to", &p.listen);
                 row!("Length (bars)", &p.length_bars);
                 row!("Sync", &p.sync);
                 row!("Loop", &p.loop_take);

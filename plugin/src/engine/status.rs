@@ -92,6 +92,9 @@ pub struct SharedStatus {
     /// Worker: the notes of the most recent finished take, for families that write notes
     /// (export, command line). Not real-time safe (lock).
     pub last_take_notes: Mutex<Vec<crate::model::TakeNote>>,
+    /// Worker: the notes the most recent take heard in the track's audio, in seconds from the
+    /// start of its context (empty when it read MIDI). Not real-time safe (lock).
+    pub last_heard_notes: Mutex<Vec<crate::model::TakeNote>>,
 }
 
 impl SharedStatus {

@@ -626,10 +626,14 @@ impl Worker {
         if step == Step::Finished {
             self.job = None;
             *self.shared.last_take_notes.lock() = generator.take_notes();
+            *self.shared.last_heard_notes.lock() = generator.heard_notes();
             self.shared.progress.store(1.0);
             self.shared.eta_seconds.store(0.0);
-            self.shared
-                .set_message(format!("Take ready, generated at {speed:.1}x real time."));
+            let mut message = format!("Take ready, generated at {speed:.1}x real time.");
+            if let Some(report) = generator.context_report() {
+                message = format!("{message} {report}");
+            }
+            self.shared.set_message(message);
         }
     }
 

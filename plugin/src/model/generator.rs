@@ -87,4 +87,18 @@ pub trait Generator: Send {
     fn take_notes(&self) -> Vec<TakeNote> {
         Vec::new()
     }
+
+    /// What the job made of its context, in a sentence for the panel (families that read notes:
+    /// how many notes, and whether from MIDI or heard in the audio); None when there is nothing
+    /// to say.
+    fn context_report(&self) -> Option<String> {
+        None
+    }
+
+    /// The notes the job heard in its context audio (as it will continue them: on the 16th
+    /// grid), in seconds from the context's start; empty when the context came from MIDI or the
+    /// family does not listen.
+    fn heard_notes(&self) -> Vec<TakeNote> {
+        Vec::new()
+    }
 }

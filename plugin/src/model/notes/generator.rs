@@ -10,7 +10,10 @@ use crate::model::error::ModelError;
 use crate::model::generator::{GenerationRequest, Generator, ModelInfo, Step};
 use crate::model::manifest::{Manifest, MANIFEST_FILE};
 use crate::model::sampling::{Sampler, SamplingSettings};
-use crate::params::{Density, Voice};
+use crate::params::{Density, Listen, Voice};
+use crate::transcribe::{self, NoteSettings, Transcriber, Transcription};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 /// Family name in manifests.
 pub const FAMILY: &str = "notes";
@@ -54,12 +57,37 @@ fn instrument_of(voice: Voice) -> Instrument {
     }
 }
 
-/// One job: composing, then rendered audio handed out in chunks.
+/// Context audio quieter than this everywhere (-80 dBFS) is silence: nothing to transcribe.
+const SILENCE_PEAK: f32 = 1e-4;
+
+/// Where a take's context notes came from, for the panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContextSource {
+    Midi(usize),
+    Audio(usize),
+    Nothing,
+}
+
+/// The context audio being transcribed, one window of the acoustic model per step.
+struct Listening {
+    transcriber: Arc<Mutex<Transcriber>>,
+    transcription: Transcription,
+}
+
+/// One job: listening to the context audio when it must, composing, then rendered audio handed
+/// out in chunks.
 struct NotesJob {
-    comp: Composition,
+    /// The composition's request; its context notes are filled in once they are known.
+    request: ComposeRequest,
+    listening: Option<Listening>,
+    comp: Option<Composition>,
+    source: ContextSource,
+    tempo_bpm: f64,
     sample_rate_hz: u32,
     num_frames: usize,
     seconds_per_16th: f64,
+    /// The panel's voice; prompt words may choose another once the composition starts.
+    voice: Instrument,
     instrument: Instrument,
     audio: Option<Vec<f32>>,
     num_frames_out: usize,
@@ -134,8 +162,10 @@ impl NotesGenerator {
         let Some(job) = self.job.as_mut() else {
             return Ok(());
         };
-        let events: Vec<NoteEvent> = job
-            .comp
+        let Some(comp) = job.comp.as_ref() else {
+            return Ok(());
+        };
+        let events: Vec<NoteEvent> = comp
             .notes
             .iter()
             .filter(|n| n.pitch >= 0 && n.pitch <= 127 && n.duration_16ths > 0)
@@ -153,9 +183,56 @@ impl NotesGenerator {
                 ModelError::Run(format!("the instruments could not play the take: {e}"))
             })?;
         job.audio = Some(audio);
-        self.last_notes = job.comp.notes.clone();
+        self.last_notes = comp.notes.clone();
         Ok(())
     }
+
+    /// Starts composing once the context notes are known.
+    fn compose(&mut self) -> Result<(), ModelError> {
+        let Some(job) = self.job.as_mut() else {
+            return Ok(());
+        };
+        let comp = composer::start(&mut self.decoder, &job.request)?;
+        job.instrument = comp
+            .steering
+            .voice
+            .and_then(Instrument::from_word)
+            .unwrap_or(job.voice);
+        job.comp = Some(comp);
+        Ok(())
+    }
+}
+
+/// The context notes a job uses, or the audio it must transcribe to get them.
+/// `None` when the audio must be transcribed.
+fn choose_context(listen: Listen, request: &GenerationRequest) -> Option<ContextSource> {
+    let num_midi = request.context_notes.len();
+    let audible = request
+        .context_audio
+        .iter()
+        .any(|s| s.abs() > SILENCE_PEAK);
+    match listen {
+        Listen::Midi => Some(ContextSource::Midi(num_midi)),
+        Listen::Auto if num_midi > 0 => Some(ContextSource::Midi(num_midi)),
+        Listen::Auto | Listen::Audio if !audible => Some(ContextSource::Nothing),
+        Listen::Auto | Listen::Audio => None,
+    }
+}
+
+fn heard_to_context(notes: &[transcribe::HeardNote], tempo_bpm: f64) -> Vec<Note> {
+    let beats_per_second = tempo_bpm / 60.0;
+    notes
+        .iter()
+        .map(|n| {
+            Note::from_beats(
+                n.start_seconds * beats_per_second,
+                n.duration_seconds * beats_per_second,
+                n.pitch as i32,
+                n.velocity as i32,
+            )
+        })
+        .filter(|n| n.duration_16ths > 0)
+        .collect()
 }
 
 impl Generator for NotesGenerator {
@@ -169,18 +246,38 @@ impl Generator for NotesGenerator {
         let settings = &request.settings;
         let (num, den) = request.time_sig;
         let time_sig = TimeSig::new(num, den).unwrap_or(TimeSig::FOUR_FOUR);
-        let context_notes = request
-            .context_notes
-            .iter()
-            .map(|n| {
-                Note::from_beats(
-                    n.start_beats,
-                    n.duration_beats,
-                    n.pitch as i32,
-                    n.velocity as i32,
+        let source = choose_context(settings.listen, request);
+        let context_notes = match source {
+            Some(ContextSource::Midi(_)) => request
+                .context_notes
+                .iter()
+                .map(|n| {
+                    Note::from_beats(
+                        n.start_beats,
+                        n.duration_beats,
+                        n.pitch as i32,
+                        n.velocity as i32,
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let listening = match source {
+            Some(_) => None,
+            None => {
+                let transcriber = transcribe::shared()?;
+                let audio = transcribe::prepare_audio(
+                    &request.context_audio,
+                    self.info.num_channels,
+                    request.sample_rate_hz,
                 )
-            })
-            .collect();
+                .map_err(|e| ModelError::Run(format!("preparing the context audio: {e}")))?;
+                Some(Listening {
+                    transcriber,
+                    transcription: Transcription::new(audio),
+                })
+            }
+        };
         let compose = ComposeRequest {
             prompt: request.prompt.clone(),
             context_notes,
@@ -202,21 +299,24 @@ impl Generator for NotesGenerator {
             density_hint: density_tag(settings.density),
             seed: request.seed,
         };
-        let comp = composer::start(&mut self.decoder, &compose)?;
-        let instrument = comp
-            .steering
-            .voice
-            .and_then(Instrument::from_word)
-            .unwrap_or_else(|| instrument_of(settings.voice));
+        let voice = instrument_of(settings.voice);
         self.job = Some(NotesJob {
-            comp,
+            request: compose,
+            listening,
+            comp: None,
+            source: source.unwrap_or(ContextSource::Audio(0)),
+            tempo_bpm: request.tempo_bpm,
             sample_rate_hz: request.sample_rate_hz,
             num_frames: request.num_frames,
             seconds_per_16th: 60.0 / request.tempo_bpm / 4.0,
-            instrument,
+            voice,
+            instrument: voice,
             audio: None,
             num_frames_out: 0,
         });
+        if source.is_some() {
+            self.compose()?;
+        }
         Ok(())
     }
 
@@ -224,13 +324,24 @@ impl Generator for NotesGenerator {
         let Some(job) = self.job.as_mut() else {
             return Ok(Step::Finished);
         };
+        if let Some(listening) = job.listening.as_mut() {
+            let done = listening
+                .transcriber
+                .lock()
+                .run_window(&mut listening.transcription)?;
+            if !done {
+                return Ok(Step::Continue);
+            }
+            let heard = listening.transcription.notes(&NoteSettings::default());
+            job.request.context_notes = heard_to_context(&heard, job.tempo_bpm);
+            job.source = ContextSource::Audio(job.request.context_notes.len());
+            job.listening = None;
+            self.compose()?;
+            return Ok(Step::Continue);
+        }
         if job.audio.is_none() {
-            let done = composer::step(
-                &mut self.decoder,
-                &mut self.sampler,
-                &mut job.comp,
-                TOKENS_PER_STEP,
-            )?;
+            let comp = job.comp.as_mut().expect("composing once listening is done");
+            let done = composer::step(&mut self.decoder, &mut self.sampler, comp, TOKENS_PER_STEP)?;
             if !done {
                 return Ok(Step::Continue);
             }
@@ -273,10 +384,56 @@ impl Generator for NotesGenerator {
     }
 
     fn progress(&self) -> f32 {
+        // Listening takes about a fifth of a job, composing most of the rest.
         match &self.job {
             None => 1.0,
-            Some(job) if job.audio.is_none() => 0.9 * job.comp.progress(),
-            Some(job) => 0.9 + 0.1 * job.num_frames_out as f32 / job.num_frames.max(1) as f32,
+            Some(job) => match (&job.listening, &job.comp, &job.audio) {
+                (Some(l), _, _) => 0.2 * l.transcription.progress(),
+                (None, Some(comp), None) => {
+                    let base = if matches!(job.source, ContextSource::Audio(_)) { 0.2 } else { 0.0 };
+                    base + (0.9 - base) * comp.progress()
+                }
+                (None, None, _) => 0.0,
+                (None, Some(_), Some(_)) => {
+                    0.9 + 0.1 * job.num_frames_out as f32 / job.num_frames.max(1) as f32
+                }
+            },
         }
+    }
+
+    fn heard_notes(&self) -> Vec<crate::model::TakeNote> {
+        let Some(job) = self.job.as_ref() else {
+            return Vec::new();
+        };
+        if !matches!(job.source, ContextSource::Audio(_)) || job.listening.is_some() {
+            return Vec::new();
+        }
+        job.request
+            .context_notes
+            .iter()
+            .map(|n| crate::model::TakeNote {
+                start_seconds: n.start_16ths as f64 * job.seconds_per_16th,
+                duration_seconds: n.duration_16ths as f64 * job.seconds_per_16th,
+                pitch: n.pitch.clamp(0, 127) as u8,
+                velocity: n.velocity.clamp(1, 127) as u8,
+            })
+            .collect()
+    }
+
+    fn context_report(&self) -> Option<String> {
+        let job = self.job.as_ref()?;
+        Some(match job.source {
+            _ if job.listening.is_some() => "Listening to the track's audio …".into(),
+            ContextSource::Midi(0) | ContextSource::Nothing => {
+                "No notes in the context: continued from the prompt alone.".into()
+            }
+            ContextSource::Midi(n) => format!("Continued {n} MIDI notes from the track."),
+            ContextSource::Audio(0) => {
+                "Heard no notes in the track's audio: continued from the prompt alone.".into()
+            }
+            ContextSource::Audio(n) => {
+                format!("Heard {n} notes in the track's audio and continued them.")
+            }
+        })
     }
 }
