@@ -28,6 +28,27 @@ struct Take {
     message: String,
     /// What the take heard in the track's audio (seconds from the context's start).
     heard: Vec<continuo::model::TakeNote>,
+    /// The take's notes as the panel's Save MIDI button wrote them, read back.
+    saved_midi: Vec<midi_file::BeatNote>,
+}
+
+/// Presses the panel's Save MIDI (the worker command) and reads the file back.
+fn save_midi(r: &OfflineRenderer) -> Vec<midi_file::BeatNote> {
+    let dir = std::env::temp_dir().join(format!("continuo-takes-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(r.send(continuo::engine::messages::WorkerCommand::ExportMidi(dir.clone())));
+    let started = std::time::Instant::now();
+    while !r.shared.text.lock().message.starts_with("Saved") {
+        assert!(r.shared.text.lock().error.is_none(), "{:?}", r.shared.text.lock().error);
+        assert!(started.elapsed().as_secs() < 10, "no file saved: {}", r.shared.text.lock().message);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(r.shared.text.lock().message.contains(files[0].to_str().unwrap()));
+    let notes = midi_file::read_notes(&files[0]).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    notes
 }
 
 /// How the track plays the demo riff to the plugin.
@@ -129,9 +150,11 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
     }
     let message = r.shared.text.lock().message.clone();
     let heard = r.shared.last_heard_notes.lock().clone();
+    let saved_midi = save_midi(&r);
     Take {
         message,
         heard,
+        saved_midi,
         audio: out[0][input_frames..].to_vec(),
         midi: midi.into_iter().map(|(f, p, v, on)| (f - input_frames as u64, p, v, on)).collect(),
     }
@@ -147,6 +170,21 @@ fn a_take_plays_and_its_notes_go_out_as_midi() {
     let energy: f32 = take.audio.iter().map(|s| s * s).sum();
     assert!(energy > 1.0, "the take is silent");
     // Sound starts where the first note starts (within the instruments' 4-frame grid).
+    // Save MIDI writes the same notes the take played: same pitches, starts within a tick.
+    assert_eq!(take.saved_midi.len(), ons.len());
+    let frames_per_beat = RATE as f64 * 60.0 / 120.0;
+    let mut saved: Vec<(u64, u8)> = take
+        .saved_midi
+        .iter()
+        .map(|n| ((n.start_beats * frames_per_beat).round() as u64, n.pitch))
+        .collect();
+    let mut played: Vec<(u64, u8)> = ons.iter().map(|e| (e.0, e.1)).collect();
+    saved.sort();
+    played.sort();
+    for (s, p) in saved.iter().zip(&played) {
+        assert_eq!(s.1, p.1);
+        assert!(s.0.abs_diff(p.0) <= 100, "saved {s:?}, played {p:?}");
+    }
     let first_on = ons[0].0 as usize;
     let first_sound = take.audio.iter().position(|s| s.abs() > 1e-4).unwrap();
     assert!(first_sound + 8 >= first_on && first_sound <= first_on + 200, "first note-on {first_on}, first sound {first_sound}");

@@ -90,6 +90,11 @@ impl OfflineRenderer {
         ))
     }
 
+    /// Sends the worker a command (as the panel does). False when its queue is full.
+    pub fn send(&self, command: WorkerCommand) -> bool {
+        self.engine.send(command)
+    }
+
     /// The transport at the current position.
     pub fn transport(&self) -> TransportSnapshot {
         let frames_per_beat = self.sample_rate_hz as f64 * 60.0 / self.tempo_bpm;

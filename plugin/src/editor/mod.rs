@@ -238,6 +238,19 @@ impl Panel {
             if let Some(seed) = seed {
                 ui.label(format!("last seed {seed}"));
             }
+            let has_notes = !self.shared.last_take_notes.lock().is_empty();
+            if ui
+                .add_enabled(has_notes, egui::Button::new("Save MIDI"))
+                .on_hover_text(format!(
+                    "Save the last take's notes as a .mid file in {}",
+                    crate::engine::status::takes_dir().display()
+                ))
+                .clicked()
+            {
+                let _ = self.commands.try_send(WorkerCommand::ExportMidi(
+                    crate::engine::status::takes_dir(),
+                ));
+            }
         });
         let phase = self.shared.phase();
         if matches!(phase, Phase::Generating | Phase::Playing) {

@@ -74,6 +74,8 @@ pub enum WorkerCommand {
     Rewire(Box<super::WorkerEnds>),
     /// Drop every take and stop generating.
     StopAll,
+    /// Save the last take's notes as a new .mid file in this folder.
+    ExportMidi(PathBuf),
     /// Leave the loop and end the thread.
     Shutdown,
 }

@@ -95,6 +95,27 @@ pub struct SharedStatus {
     /// Worker: the notes the most recent take heard in the track's audio, in seconds from the
     /// start of its context (empty when it read MIDI). Not real-time safe (lock).
     pub last_heard_notes: Mutex<Vec<crate::model::TakeNote>>,
+    /// Worker: the tempo and seed of the most recent finished take. Not real-time safe (lock).
+    pub last_take: Mutex<Option<TakeInfo>>,
+}
+
+/// What a finished take was made with, for its export.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TakeInfo {
+    pub tempo_bpm: f64,
+    pub seed: u64,
+}
+
+/// Where the panel saves takes: `$CONTINUO_TAKES_DIR` when set, else `~/Music/Continuo`, else
+/// the temporary folder.
+pub fn takes_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("CONTINUO_TAKES_DIR").filter(|v| !v.is_empty()) {
+        return dir.into();
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => std::path::PathBuf::from(home).join("Music").join("Continuo"),
+        None => std::env::temp_dir().join("Continuo"),
+    }
 }
 
 impl SharedStatus {

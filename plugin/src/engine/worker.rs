@@ -7,7 +7,7 @@ use super::messages::{
     AudioToWorker, JobId, TakeMidiEvent, WorkerCommand, WorkerToAudio, NUM_VOICES,
 };
 use super::resample::{resample_clip, StreamResampler};
-use super::status::{Phase, SharedStatus};
+use super::status::{Phase, SharedStatus, TakeInfo};
 use super::streaming::can_stream;
 use super::WorkerEnds;
 use crate::audio::grid::TransportSnapshot;
@@ -87,6 +87,9 @@ struct ActiveJob {
     started_host_frames: u64,
     model_out: Vec<f32>,
     host_out: Vec<f32>,
+    /// The take's tempo and seed, for its MIDI export.
+    tempo_bpm: f64,
+    seed: u64,
 }
 
 /// The worker's view of a voice ring.
@@ -211,6 +214,12 @@ impl Worker {
                 }
             }
             WorkerCommand::StopAll => self.stop_all(),
+            WorkerCommand::ExportMidi(dir) => match self.export_midi(&dir) {
+                Ok(path) => self
+                    .shared
+                    .set_message(format!("Saved the take's notes to {}", path.display())),
+                Err(err) => self.shared.set_error(err),
+            },
             WorkerCommand::Shutdown => {}
         }
     }
@@ -517,6 +526,8 @@ impl Worker {
                 .load(std::sync::atomic::Ordering::Relaxed),
             model_out: Vec::new(),
             host_out: Vec::new(),
+            tempo_bpm,
+            seed,
         });
         self.takes.push(Take {
             job_id,
@@ -541,6 +552,36 @@ impl Worker {
             "Generating {} bars (seed {seed}) …",
             settings.length_bars
         ));
+    }
+
+    /// Writes the last finished take's notes to a new .mid file in `dir` and returns its path.
+    fn export_midi(&self, dir: &Path) -> Result<PathBuf, String> {
+        let notes = self.shared.last_take_notes.lock().clone();
+        let Some(take) = *self.shared.last_take.lock() else {
+            return Err("No take to save yet: generate one first.".into());
+        };
+        if notes.is_empty() {
+            return Err("The last take has no notes to save (this model writes audio).".into());
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("Could not create {}: {e}", dir.display()))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let path = dir.join(format!("continuo-take-seed{}-{stamp}.mid", take.seed));
+        let beats_per_second = take.tempo_bpm / 60.0;
+        let beat_notes: Vec<crate::midi_file::BeatNote> = notes
+            .iter()
+            .map(|n| crate::midi_file::BeatNote {
+                start_beats: n.start_seconds * beats_per_second,
+                duration_beats: n.duration_seconds * beats_per_second,
+                pitch: n.pitch,
+                velocity: n.velocity,
+            })
+            .collect();
+        crate::midi_file::write_notes(&path, take.tempo_bpm, &[("continuo take", &beat_notes)])
+            .map_err(|e| format!("Could not save the take: {e}"))?;
+        Ok(path)
     }
 
     fn fail(&mut self, job_id: JobId, message: String) {
@@ -600,6 +641,10 @@ impl Worker {
             .eta_seconds
             .store(((total_seconds - generated_seconds).max(0.0) / speed.max(1e-6)) as f32);
         let job_id = job.job_id;
+        let take_info = TakeInfo {
+            tempo_bpm: job.tempo_bpm,
+            seed: job.seed,
+        };
         let host_rate = self.ends.as_ref().map_or(48_000.0, |e| e.host_rate_hz) as f64;
         if let Some(take) = self
             .takes
@@ -627,6 +672,7 @@ impl Worker {
             self.job = None;
             *self.shared.last_take_notes.lock() = generator.take_notes();
             *self.shared.last_heard_notes.lock() = generator.heard_notes();
+            *self.shared.last_take.lock() = Some(take_info);
             self.shared.progress.store(1.0);
             self.shared.eta_seconds.store(0.0);
             let mut message = format!("Take ready, generated at {speed:.1}x real time.");
