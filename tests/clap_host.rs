@@ -79,7 +79,7 @@ const HUGE_PROMPT_BYTES: usize = 1 << 20;
 
 /// Stable string ids of every parameter, by display name. nice-plug's CLAP ids are hashes of these;
 /// saved projects and automation depend on them never changing.
-const PARAMS: [(&str, &str); 21] = [
+const PARAMS: [(&str, &str); 25] = [
     ("Mix", "mix"),
     ("Output Gain", "gain"),
     ("Temperature", "temp"),
@@ -101,6 +101,10 @@ const PARAMS: [(&str, &str); 21] = [
     ("Highest Note", "highnote"),
     ("Density", "density"),
     ("Listen To", "listen"),
+    ("Prompt 1 Weight", "pw1"),
+    ("Prompt 2 Weight", "pw2"),
+    ("Prompt 3 Weight", "pw3"),
+    ("Prompt 4 Weight", "pw4"),
 ];
 
 // ---------------------------------------------------------------------------------------------

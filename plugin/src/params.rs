@@ -205,6 +205,16 @@ pub struct ContinuoParams {
     /// the model so a bounce is complete. For hosts that render faster than real time without
     /// saying so; in a live session it would stall the audio, so it is off by default and not
     /// automatable.
+    /// Guidance weights of up to four prompts separated by `|` (musicgen family): relative, so
+    /// two prompts at 1.0 and 1.0 blend half and half.
+    #[id = "pw1"]
+    pub prompt_weight_1: FloatParam,
+    #[id = "pw2"]
+    pub prompt_weight_2: FloatParam,
+    #[id = "pw3"]
+    pub prompt_weight_3: FloatParam,
+    #[id = "pw4"]
+    pub prompt_weight_4: FloatParam,
     /// What the notes family listens to: MIDI, the audio (transcribed), or MIDI when there is any.
     #[id = "listen"]
     pub listen: EnumParam<Listen>,
@@ -290,6 +300,10 @@ impl Default for ContinuoParams {
                 .with_string_to_value(formatters::s2v_i32_key_formatter()),
             density: EnumParam::new("Density", Density::Any),
             listen: EnumParam::new("Listen To", Listen::Auto),
+            prompt_weight_1: prompt_weight(1),
+            prompt_weight_2: prompt_weight(2),
+            prompt_weight_3: prompt_weight(3),
+            prompt_weight_4: prompt_weight(4),
             prompt: RwLock::new(String::new()),
             model_dir: RwLock::new(String::new()),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
@@ -299,6 +313,15 @@ impl Default for ContinuoParams {
 
 /// Cuts `prompt` to at most [`MAX_PROMPT_BYTES`] on a character boundary. Returns whether it cut.
 /// Not real-time safe.
+fn prompt_weight(n: u32) -> FloatParam {
+    FloatParam::new(
+        format!("Prompt {n} Weight"),
+        1.0,
+        FloatRange::Linear { min: 0.0, max: 1.0 },
+    )
+    .with_step_size(0.01)
+}
+
 pub fn clamp_prompt(prompt: &mut String) -> bool {
     if prompt.len() <= MAX_PROMPT_BYTES {
         return false;
@@ -332,6 +355,8 @@ pub struct JobSettings {
     pub highest_note: u8,
     pub density: Density,
     pub listen: Listen,
+    /// Guidance weights of the prompts separated by `|` (musicgen), each 0 to 1.
+    pub prompt_weights: [f32; 4],
 }
 
 impl ContinuoParams {
@@ -358,6 +383,13 @@ impl ContinuoParams {
             highest_note: self.highest_note.value().clamp(21, 108) as u8,
             density: self.density.value(),
             listen: self.listen.value(),
+            prompt_weights: [
+                &self.prompt_weight_1,
+                &self.prompt_weight_2,
+                &self.prompt_weight_3,
+                &self.prompt_weight_4,
+            ]
+            .map(|p| finite_or(p.value(), 1.0).clamp(0.0, 1.0)),
         }
     }
 }

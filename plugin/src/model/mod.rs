@@ -3,6 +3,7 @@
 pub mod error;
 pub mod generator;
 pub mod manifest;
+pub mod musicgen;
 pub mod notes;
 pub mod runtime;
 pub mod sampling;
@@ -16,7 +17,7 @@ pub use manifest::Manifest;
 use std::path::Path;
 
 /// Families this build can run, for messages.
-pub const SUPPORTED_FAMILIES: &str = "notes, tone-test";
+pub const SUPPORTED_FAMILIES: &str = "notes, musicgen, tone-test";
 
 /// Loads the model in `folder`: manifest, files, runtime, sessions. Either a ready generator or
 /// an error that says what to fix; never a half-loaded model. Worker thread; not real-time safe.
@@ -35,6 +36,10 @@ pub fn load(folder: &Path) -> Result<Box<dyn Generator>, ModelError> {
                 &env,
                 instruments,
             )?))
+        }
+        musicgen::FAMILY => {
+            let env = runtime::environment()?;
+            Ok(Box::new(musicgen::MusicgenGenerator::load(&manifest, &env)?))
         }
         other => Err(ModelError::UnknownFamily(
             other.to_string(),

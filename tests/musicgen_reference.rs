@@ -1,0 +1,113 @@
+//! The musicgen family against transformers' own `generate()`: tiny random-weight models exported
+//! by models/musicgen/export.py, and the codes and audio `generate(do_sample=False)` made with
+//! them (tests/fixtures/musicgen, written by models/musicgen/make_fixtures.py). Greedy decoding
+//! must reproduce every code, and the audio must match within 1e-4 of its peak, for mono and
+//! stereo, with text only and with an audio prompt, with and without guidance.
+
+mod common;
+
+use continuo::model::manifest::Manifest;
+use continuo::model::musicgen::MusicgenGenerator;
+use continuo::model::{runtime, GenerationRequest, Generator, Step};
+use continuo::params::ContinuoParams;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn fixture(layout: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/musicgen")
+        .join(layout)
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+fn load(layout: &str) -> MusicgenGenerator {
+    common::use_test_runtime();
+    let env = runtime::environment().expect("runtime loads");
+    let manifest = Manifest::load(&fixture(layout).join("model")).expect("the fixture's manifest");
+    MusicgenGenerator::load(&manifest, &env).expect("the fixture model loads")
+}
+
+fn check_layout(layout: &str) {
+    let dir = fixture(layout);
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let rate = reference["sample_rate_hz"].as_u64().unwrap() as u32;
+    let channels = reference["num_channels"].as_u64().unwrap() as usize;
+    let hop = 640;
+    let mut model = load(layout);
+    for case in reference["cases"].as_array().unwrap() {
+        let name = format!("{layout} {}", case["name"].as_str().unwrap());
+        let prompt = case["prompt"].as_str().unwrap();
+        let ids: Vec<i64> = case["input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert_eq!(model.tokenize(prompt).unwrap(), ids, "{name}: tokenizer");
+        let expected: Vec<Vec<i64>> = case["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect())
+            .collect();
+        let audio_prompt = case["audio_prompt"]
+            .as_str()
+            .map(|file| read_f32(&dir.join(file)))
+            .unwrap_or_default();
+        let prompt_frames = audio_prompt.len() / channels / hop;
+        let new_frames = expected[0].len() - prompt_frames;
+        let mut settings = ContinuoParams::default().job_settings();
+        settings.temperature = 0.0; // greedy, as generate(do_sample=False)
+        settings.guidance = case["guidance"].as_f64().unwrap() as f32;
+        let request = GenerationRequest {
+            prompt: prompt.to_string(),
+            settings,
+            seed: 1,
+            tempo_bpm: 120.0,
+            beats_per_bar: 4.0,
+            time_sig: (4, 4),
+            num_frames: new_frames * hop,
+            sample_rate_hz: rate,
+            context_audio: audio_prompt,
+            context_notes: Vec::new(),
+        };
+        model.begin(&request).unwrap();
+        let mut audio = Vec::new();
+        let mut steps = 0;
+        while model.step(&mut audio).unwrap() == Step::Continue {
+            steps += 1;
+            assert!(steps < 10_000, "{name}: never finished");
+        }
+        assert_eq!(model.codes(), expected, "{name}: codes differ from generate()'s");
+        assert_eq!(audio.len(), new_frames * hop * channels, "{name}: audio length");
+        // generate() decodes the prompt's frames too; the take is what follows them.
+        let want = read_f32(&dir.join(case["audio"].as_str().unwrap()));
+        let want = &want[prompt_frames * hop * channels..];
+        let peak = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let worst = audio
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        eprintln!("{name}: {} codes equal, audio error {:.2e} of peak {peak:.3}", expected.len() * expected[0].len(), worst / peak);
+        assert!(worst <= 1e-4 * peak, "{name}: audio differs by {worst} (peak {peak})");
+    }
+}
+
+#[test]
+fn mono_matches_transformers_generate() {
+    check_layout("mono");
+}
+
+#[test]
+fn stereo_matches_transformers_generate() {
+    check_layout("stereo");
+}
