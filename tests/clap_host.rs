@@ -2427,3 +2427,78 @@ fn notes_model_takes_midi_in_and_sends_its_take_as_midi() {
     let energy: f32 = out[0][2 * bar..].iter().map(|s| s * s).sum();
     assert!(energy > 1.0, "the take is silent");
 }
+
+/// The tiny random MusicGen that `export.py --tiny-random` wrote (tests/fixtures/musicgen).
+fn musicgen_model_dir() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/musicgen/mono/model").to_string()
+}
+
+#[test]
+fn musicgen_model_continues_the_tracks_audio_on_the_next_bar() {
+    let env = TestEnv::get();
+    let entry = env.entry();
+    let mut plugin = Plugin::new(&entry);
+    let render: PluginRender = plugin
+        .instance
+        .plugin_shared_handle()
+        .get_extension()
+        .expect("the plugin offers the render extension");
+    let state = with_model_dir(&state_json(&plugin.save()), &musicgen_model_dir());
+    plugin
+        .load(&state_bytes(&state))
+        .expect("a state naming the MusicGen folder loads");
+    // Length 1 bar (step 0), context 2 bars, mix 100% (the take only, so the dry input is not
+    // in the output), a prompt through the state.
+    plugin.flush(&[("Length", 0.0), ("Context", 2.0), ("Mix", 1.0), ("Seed", 3.0)]);
+    render
+        .set(&plugin.instance.plugin_handle(), RenderMode::Offline)
+        .expect("render.set(offline) is accepted");
+
+    let sample_rate = 48_000.0;
+    let block = 512usize;
+    let bar = frames_per_bar(sample_rate);
+    let total = 4 * bar;
+    let trigger_on = 2 * bar - block / 2;
+    let generate = plugin.id("Generate");
+    let processor = plugin.activate(sample_rate, block as u32);
+    let (processor, out) = plugin.run_audio(processor, |p| {
+        let mut io = AudioIo::new(sample_rate, block as u32);
+        let mut out = [Vec::with_capacity(total), Vec::with_capacity(total)];
+        let mut done = 0usize;
+        while done < total {
+            let len = block.min(total - done);
+            if (done..done + len).contains(&trigger_on) {
+                io.events.push(&ParamValueEvent::new((trigger_on - done) as u32, generate, Pckn::match_all(), 1.0));
+            }
+            // Two bars of a 220 Hz tone as the track's audio: the audio prompt.
+            for input in &mut io.inputs {
+                for (i, s) in input[..len].iter_mut().enumerate() {
+                    let t = (done + i) as f64 / sample_rate;
+                    *s = if done + i < 2 * bar { (0.3 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()) as f32 } else { 0.0 };
+                }
+            }
+            let transport = Transport {
+                playing: true,
+                pos_beats: done as f64 / sample_rate * TEMPO_BPM / 60.0,
+            };
+            io.process(p, len, Some(&transport.event()));
+            io.assert_sane_output(len, "musicgen model");
+            for (c, channel) in out.iter_mut().enumerate() {
+                channel.extend_from_slice(io.out(c, len));
+            }
+            done += len;
+        }
+        out
+    });
+    plugin.deactivate(processor);
+
+    let first_sound = out[0].iter().position(|s| s.abs() > 1e-6);
+    let take_energy: f32 = out[0][2 * bar..3 * bar].iter().map(|s| s * s).sum();
+    println!("  musicgen model: first sound at frame {first_sound:?} (bar 3 starts at {}), take energy {take_energy:.3}", 2 * bar);
+    assert!(out[0][..2 * bar].iter().all(|&s| s == 0.0), "sound before the take (mix is 100%)");
+    let first = first_sound.expect("no take at all: the output is silent");
+    assert!(first >= 2 * bar && first < 2 * bar + 48, "the take starts at frame {first}, not on bar 3 ({})", 2 * bar);
+    assert!(take_energy > 1e-3, "the take is (nearly) silent: energy {take_energy}");
+    assert!(out[0][3 * bar..].iter().all(|&s| s == 0.0), "sound after the one-bar take");
+    assert!(out[0].iter().zip(&out[1]).all(|(l, r)| l == r), "a mono model plays the same on both sides");
+}

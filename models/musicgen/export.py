@@ -63,8 +63,19 @@ def tiny_tokenizer():
     return tok
 
 
-def build_tiny(out: Path, stereo: bool, seed: int) -> None:
-    """Writes a random-weight MusicGen checkpoint (config, weights, tokenizer) to `out`."""
+# musicgen-small's dimensions (decoder 1024 wide, 24 layers, 16 heads, 4 x 2048 codes, EnCodec
+# 32 kHz), with a 2-layer T5 of its width (the text encoder runs once per take): for benchmarks.
+SMALL = dict(
+    text=dict(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=2, num_heads=12),
+    audio=dict(codebook_size=2048, hidden_size=128, codebook_dim=128, num_filters=64, num_lstm_layers=2),
+    decoder=dict(vocab_size=2048, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                 ffn_dim=4096, max_position_embeddings=2048),
+)
+
+
+def build_tiny(out: Path, stereo: bool, seed: int, small: bool = False) -> None:
+    """Writes a random-weight MusicGen checkpoint (config, weights, tokenizer) to `out`: tiny, or
+    with musicgen-small's dimensions when `small`."""
     from transformers import (
         EncodecConfig,
         MusicgenConfig,
@@ -120,12 +131,17 @@ def build_tiny(out: Path, stereo: bool, seed: int) -> None:
         bos_token_id=1024,
         decoder_start_token_id=1024,
     )
+    if small:
+        for cfg, key in ((text, "text"), (audio, "audio"), (decoder, "decoder")):
+            for name, value in SMALL[key].items():
+                setattr(cfg, name, value)
+        decoder.pad_token_id = decoder.bos_token_id = decoder.decoder_start_token_id = 2048
     config = MusicgenConfig.from_sub_models_config(text, audio, decoder)
     model = MusicgenForConditionalGeneration(config).eval()
     gen = model.generation_config
-    gen.decoder_start_token_id = 1024
-    gen.pad_token_id = 1024
-    gen.bos_token_id = 1024
+    gen.decoder_start_token_id = decoder.pad_token_id
+    gen.pad_token_id = decoder.pad_token_id
+    gen.bos_token_id = decoder.pad_token_id
     gen.max_length = 1500
     gen.do_sample = True
     gen.guidance_scale = 3.0
@@ -280,6 +296,8 @@ def main() -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path, help="a local Hugging Face MusicGen folder")
     source.add_argument("--tiny-random", action="store_true", help="build a tiny random model")
+    source.add_argument("--small-random", action="store_true",
+                        help="build a random model with musicgen-small's dimensions (benchmarks)")
     parser.add_argument("--stereo", action="store_true", help="with --tiny-random: 8 codebooks")
     parser.add_argument("--seed", type=int, default=1234, help="with --tiny-random")
     parser.add_argument("--out", type=Path, required=True)
@@ -287,12 +305,13 @@ def main() -> None:
     parser.add_argument("--keep-checkpoint", type=Path, help="with --tiny-random: save it here")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    if args.tiny_random:
+    if args.tiny_random or args.small_random:
         with tempfile.TemporaryDirectory() as tmp:
-            ckpt = args.keep_checkpoint or Path(tmp) / "tiny-musicgen"
-            build_tiny(ckpt, args.stereo, args.seed)
+            ckpt = args.keep_checkpoint or Path(tmp) / "random-musicgen"
+            build_tiny(ckpt, args.stereo, args.seed, small=args.small_random)
             layout = "stereo" if args.stereo else "mono"
-            export(ckpt, args.out, args.int8, f"tiny-random-musicgen-{layout}", "none (random weights, for tests)")
+            size = "small" if args.small_random else "tiny"
+            export(ckpt, args.out, args.int8, f"{size}-random-musicgen-{layout}", "none (random weights, for tests)")
     else:
         if not (args.checkpoint / "config.json").is_file():
             sys.exit(f"{args.checkpoint} has no config.json: pass a local Hugging Face MusicGen folder")

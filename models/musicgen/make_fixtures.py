@@ -126,11 +126,41 @@ def make(layout: str, out: Path) -> None:
     (out / "reference.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
+def fp16_decoder(path: Path, num_layers: int = 2) -> None:
+    """A graph with the merged decoder's names but float16 tensors, as a half-precision export
+    would have: Continuo must refuse it by name. (Identity ops: it only has to load.)"""
+    import onnx
+    from onnx import TensorProto, helper
+
+    f16, i64 = TensorProto.FLOAT16, TensorProto.INT64
+    inputs = [
+        helper.make_tensor_value_info("input_ids", i64, ["rows", "seq"]),
+        helper.make_tensor_value_info("encoder_hidden_states", f16, ["batch", "enc", 32]),
+        helper.make_tensor_value_info("encoder_attention_mask", i64, ["batch", "enc"]),
+        helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1]),
+    ]
+    outputs = [helper.make_tensor_value_info("logits", f16, ["batch", "enc", 32])]
+    nodes = [helper.make_node("Identity", ["encoder_hidden_states"], ["logits"])]
+    for layer in range(num_layers):
+        for kind in ("decoder", "encoder"):
+            for kv in ("key", "value"):
+                past, present = f"past_key_values.{layer}.{kind}.{kv}", f"present.{layer}.{kind}.{kv}"
+                inputs.append(helper.make_tensor_value_info(past, f16, ["batch", 2, "len", 16]))
+                outputs.append(helper.make_tensor_value_info(present, f16, ["batch", 2, "len", 16]))
+                nodes.append(helper.make_node("Identity", [past], [present]))
+    graph = helper.make_graph(nodes, "fp16_decoder", inputs, outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def main() -> None:
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("tests/fixtures/musicgen")
     torch.set_num_threads(2)
     for layout in ("mono", "stereo"):
         make(layout, root / layout)
+    fp16_decoder(root / "decoder_fp16.onnx")
 
 
 if __name__ == "__main__":

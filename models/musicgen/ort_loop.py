@@ -145,12 +145,34 @@ def check(fixture: Path) -> None:
         print(f"{fixture.name} {case['name']}: codes {'equal' if same else 'DIFFER'} {codes.shape}, audio error {err:.2e} of peak")
 
 
+def bench(folder: Path, seconds: float, threads: int) -> None:
+    """Median decoder step with guidance over `seconds` of frames: the Rust bench's reference."""
+    model = MusicgenOrt(folder, threads=threads)
+    manifest = tomllib.loads((folder / "continuo.toml").read_text())
+    frames = int(seconds * manifest["frame_rate"])
+    times = []
+    t0 = time.perf_counter()
+    model.generate([30, 16, 19, 9, 31, 21, 1], 3.0, frames + model.num_codebooks // model.channels - 1,
+                   step_times=times)
+    total = time.perf_counter() - t0
+    step = float(np.median(times[1:]))
+    print(f"python onnxruntime loop: {step * 1e3:.1f} ms per step with guidance (median of {len(times) - 1}), "
+          f"{1 / step:.2f} steps/s; whole take {total:.2f} s, {seconds / total:.3f}x real time")
+    print(f"RESULT python_step_ms={step * 1e3:.3f}")
+    print(f"RESULT python_take_rt={seconds / total:.4f}")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--check", type=Path, nargs="+")
+    parser.add_argument("--check", type=Path, nargs="+", help="fixture folders to reproduce")
+    parser.add_argument("--bench", type=Path, help="a model folder to time")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     for f in args.check or []:
         check(f)
+    if args.bench:
+        bench(args.bench, args.seconds, args.threads)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,13 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo                  the main job: bundle and run the command line engine on the demo riff
   test                  every test: Rust unit and integration tests, the CLAP host harness and
                         the Python host tests (pedalboard, DawDreamer)
-  bench                 the audio thread's cost per 64-frame block next to a plain copy";
+  bench                 the audio thread's cost per 64-frame block next to a plain copy
+  export-musicgen --checkpoint DIR --out MODEL_DIR [--int8]
+  export-musicgen --tiny-random [--stereo] --out MODEL_DIR [--int8]
+                        a Hugging Face MusicGen checkpoint (or a tiny random one) to a Continuo
+                        model folder, in its own Python environment (.venv-musicgen)
+  bench-musicgen        decoder steps per second of a random model with musicgen-small's
+                        dimensions: Continuo, a plain Python onnxruntime loop, the memory floor";
 
 fn main() -> Result<()> {
     let root = workspace_root();
@@ -71,6 +77,8 @@ fn main() -> Result<()> {
         "demo" => demo(&root),
         "test" => test(&root, &rest),
         "bench" => bench(&root),
+        "export-musicgen" => export_musicgen(&root, &rest),
+        "bench-musicgen" => bench_musicgen(&root),
         _ => {
             println!("{USAGE}");
             if command.is_empty() || command == "help" || command == "--help" {
@@ -621,4 +629,94 @@ fn bench(root: &Path) -> Result<()> {
         .current_dir(root)
         .env("CONTINUO_ORT_LIBRARY", &lib)
         .args(["bench", "-p", "continuo", "--bench", "notes_take"]))
+}
+
+/// The exporter's Python environment (torch, transformers, optimum), made once and refreshed when
+/// its requirements change. Only the MusicGen commands need it; the plugin never does.
+fn musicgen_venv(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(".venv-musicgen");
+    let py = venv.join("bin").join("python");
+    if !py.is_file() {
+        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
+    }
+    let requirements = root.join("models").join("musicgen").join("requirements.txt");
+    let wanted = sha256_file(&requirements)?;
+    let stamp = venv.join("continuo-requirements.sha256");
+    if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        run(Command::new(&py)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(&requirements))?;
+        fs::write(&stamp, &wanted)?;
+    }
+    Ok(py)
+}
+
+fn export_musicgen(root: &Path, args: &[String]) -> Result<()> {
+    if args.is_empty() {
+        bail!("usage: cargo xtask export-musicgen (--checkpoint DIR | --tiny-random [--stereo]) --out MODEL_DIR [--int8]");
+    }
+    let py = musicgen_venv(root)?;
+    run(Command::new(py)
+        .arg(root.join("models/musicgen/export.py"))
+        .args(args))
+}
+
+/// Builds (once) a random model with musicgen-small's dimensions, then times Continuo's decoder
+/// loop and the plain Python onnxruntime loop on it, one thread each, and the memory floor.
+fn bench_musicgen(root: &Path) -> Result<()> {
+    let lib = setup(root)?;
+    let py = musicgen_venv(root)?;
+    let model = root.join("target").join("bench-models").join("musicgen-small-random");
+    if !model.join("continuo.toml").is_file() {
+        let _ = fs::remove_dir_all(&model);
+        run(Command::new(&py)
+            .arg(root.join("models/musicgen/export.py"))
+            .args(["--small-random", "--out"])
+            .arg(&model))?;
+    }
+    let rust = Command::new("cargo")
+        .current_dir(root)
+        .env("CONTINUO_ORT_LIBRARY", &lib)
+        .env("CONTINUO_BENCH_MUSICGEN", &model)
+        .args(["bench", "-p", "continuo", "--bench", "musicgen_steps"])
+        .output()
+        .context("running the Rust bench")?;
+    let rust_out = String::from_utf8_lossy(&rust.stdout).to_string();
+    print!("{rust_out}");
+    if !rust.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&rust.stderr));
+        bail!("the Rust bench failed");
+    }
+    let python = Command::new(&py)
+        .arg(root.join("models/musicgen/ort_loop.py"))
+        .arg("--bench")
+        .arg(&model)
+        .output()
+        .context("running the Python loop")?;
+    let python_out = String::from_utf8_lossy(&python.stdout).to_string();
+    print!("{python_out}");
+    if !python.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&python.stderr));
+        bail!("the Python loop failed");
+    }
+    let value = |text: &str, key: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("RESULT {key}=")))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let (Some(rust_ms), Some(python_ms), Some(floor_ms)) = (
+        value(&rust_out, "rust_step_ms"),
+        value(&python_out, "python_step_ms"),
+        value(&rust_out, "floor_ms"),
+    ) else {
+        bail!("a bench printed no RESULT line");
+    };
+    println!(
+        "\nsummary, one thread, guidance (batch 2), same graphs:\n  Continuo      {rust_ms:8.1} ms/step  {:6.2} steps/s\n  Python loop   {python_ms:8.1} ms/step  {:6.2} steps/s  (Continuo is {:.2}x faster)\n  memory floor  {floor_ms:8.1} ms/step  (Continuo is {:.2}x the floor)",
+        1e3 / rust_ms,
+        1e3 / python_ms,
+        python_ms / rust_ms,
+        rust_ms / floor_ms
+    );
+    Ok(())
 }

@@ -137,7 +137,7 @@ impl Panel {
         ui.label("Prompt");
         let response = ui.add(
             egui::TextEdit::multiline(&mut self.prompt)
-                .hint_text("dusty lo-fi keys, warm tape")
+                .hint_text("dusty lo-fi keys, warm tape  (MusicGen: separate up to four prompts with | to blend them)")
                 .desired_rows(2)
                 .desired_width(f32::INFINITY),
         );
@@ -290,6 +290,10 @@ impl Panel {
                 row!("Guidance", &p.guidance);
                 row!("Context (bars)", &p.context_bars);
                 row!("Listen to", &p.listen);
+                row!("Prompt 1 weight", &p.prompt_weight_1);
+                row!("Prompt 2 weight", &p.prompt_weight_2);
+                row!("Prompt 3 weight", &p.prompt_weight_3);
+                row!("Prompt 4 weight", &p.prompt_weight_4);
                 row!("Length (bars)", &p.length_bars);
                 row!("Sync", &p.sync);
                 row!("Loop", &p.loop_take);

@@ -45,6 +45,9 @@ pub enum ModelError {
         found: String,
     },
 
+    #[error("model file {path} does not fit this model: {reason}")]
+    Mismatch { path: PathBuf, reason: String },
+
     #[error("the plugin's instruments are not usable: {0}")]
     Instruments(String),
 

@@ -115,14 +115,14 @@ impl MusicgenGenerator {
         let config = MusicgenConfig::from_manifest(manifest)?;
         let tokenizer_path = manifest.file("tokenizer")?;
         let tokenizer = tokenizers::Tokenizer::from_file(tokenizer_path).map_err(|e| {
-            ModelError::BadManifest {
+            ModelError::Mismatch {
                 path: tokenizer_path.to_path_buf(),
-                reason: format!("not a tokenizers tokenizer.json: {e}"),
+                reason: format!("it is not a Hugging Face tokenizer.json: {e}"),
             }
         })?;
         let vocab = tokenizer.get_vocab_size(true);
         if vocab > config.text_vocab_size {
-            return Err(ModelError::BadManifest {
+            return Err(ModelError::Mismatch {
                 path: tokenizer_path.to_path_buf(),
                 reason: format!(
                     "the tokenizer has {vocab} tokens but the text encoder embeds {} ([musicgen] text_vocab_size in {}): they do not belong together",

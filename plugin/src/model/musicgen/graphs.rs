@@ -127,6 +127,23 @@ impl Decoder {
         let session = open_session(env, path)?;
         let f32_ = TensorElementType::Float32;
         let i64_ = TensorElementType::Int64;
+        let half = session.inputs().iter().any(|i| {
+            matches!(
+                i.dtype(),
+                ValueType::Tensor {
+                    ty: TensorElementType::Float16 | TensorElementType::Bfloat16,
+                    ..
+                }
+            )
+        });
+        if half {
+            return Err(ModelError::Mismatch {
+                path: path.to_path_buf(),
+                reason: "it is a half-precision (fp16) graph; Continuo runs float32 exports \
+                         (export again with `cargo xtask export-musicgen`, optionally with --int8)"
+                    .into(),
+            });
+        }
         let mut past_names = Vec::new();
         let mut present_names = Vec::new();
         for layer in 0..config.num_layers {
