@@ -111,3 +111,45 @@ fn mono_matches_transformers_generate() {
 fn stereo_matches_transformers_generate() {
     check_layout("stereo");
 }
+
+/// Greedy codes of `prompt` (with `weights`) for 20 new frames, text only, guidance 3.
+fn greedy_codes(model: &mut MusicgenGenerator, prompt: &str, weights: [f32; 4]) -> Vec<Vec<i64>> {
+    let mut settings = ContinuoParams::default().job_settings();
+    settings.temperature = 0.0;
+    settings.guidance = 3.0;
+    settings.prompt_weights = weights;
+    let request = GenerationRequest {
+        prompt: prompt.to_string(),
+        settings,
+        seed: 1,
+        tempo_bpm: 120.0,
+        beats_per_bar: 4.0,
+        time_sig: (4, 4),
+        num_frames: 20 * 640,
+        sample_rate_hz: 32_000,
+        context_audio: Vec::new(),
+        context_notes: Vec::new(),
+    };
+    model.begin(&request).unwrap();
+    let mut audio = Vec::new();
+    while model.step(&mut audio).unwrap() == Step::Continue {}
+    model.codes()
+}
+
+#[test]
+fn blended_prompts_follow_their_weights() {
+    let mut model = load("mono");
+    let a = "warm lofi piano with dusty drums";
+    let b = "epic orchestral strings";
+    let alone_a = greedy_codes(&mut model, a, [1.0; 4]);
+    let alone_b = greedy_codes(&mut model, b, [1.0; 4]);
+    assert_ne!(alone_a, alone_b, "the two prompts should lead to different codes");
+    // A weight of 0 leaves a prompt out of the guidance; the other alone remains.
+    assert_eq!(greedy_codes(&mut model, &format!("{a} | {b}"), [1.0, 0.0, 1.0, 1.0]), alone_a);
+    assert_eq!(greedy_codes(&mut model, &format!("{a} | {b}"), [0.0, 0.7, 1.0, 1.0]), alone_b);
+    // The same prompt twice is the prompt once (weights are normalised).
+    assert_eq!(greedy_codes(&mut model, &format!("{a}\n{a}"), [0.3, 0.9, 1.0, 1.0]), alone_a);
+    // An even blend is neither.
+    let blend = greedy_codes(&mut model, &format!("{a} | {b}"), [1.0, 1.0, 1.0, 1.0]);
+    assert!(blend != alone_a && blend != alone_b, "an even blend equals one of its prompts");
+}
