@@ -23,6 +23,8 @@ pub struct MusicgenConfig {
     pub codec_hop: usize,
     pub sample_rate_hz: u32,
     pub num_channels: usize,
+    /// Step the dynamically quantised decoder (`[files.decoder_int8]`) instead of the float one.
+    pub prefer_int8: bool,
 }
 
 /// Layouts this build runs: (channels, codebooks).
@@ -57,6 +59,10 @@ impl MusicgenConfig {
             codec_hop: get("codec_hop")?,
             sample_rate_hz: manifest.sample_rate_hz,
             num_channels: manifest.num_channels as usize,
+            prefer_int8: table
+                .get("prefer_int8")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
         };
         let layout_ok = matches!(
             (config.num_channels, config.num_codebooks),

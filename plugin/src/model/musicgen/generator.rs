@@ -132,7 +132,8 @@ impl MusicgenGenerator {
             });
         }
         let text = TextEncoder::open(env, manifest.file("text_encoder")?, &config)?;
-        let decoder = Decoder::open(env, manifest.file("decoder")?, &config)?;
+        let decoder_role = if config.prefer_int8 { "decoder_int8" } else { "decoder" };
+        let decoder = Decoder::open(env, manifest.file(decoder_role)?, &config)?;
         let codec = Codec::open(
             env,
             manifest.file("audio_encoder")?,
