@@ -7,10 +7,11 @@
 //! `logits = u + g * sum_i w_i (c_i - u)`, weights normalised to sum to one, which is exactly
 //! MusicGen's guidance for a single prompt. Frames are decoded by EnCodec in chunks as they
 //! complete, with a second of codes before each chunk as context, so playback can start before
-//! the take is finished. Each chunk re-decodes every frame before it (EnCodec's LSTM carries the
-//! whole past, so a shorter context would change the audio) and waits until it is at least as
-//! long as what came before, so the decoding costs at most about twice one decode of the whole
-//! take, and the audio is the audio of one whole decode. Worker thread; allocates.
+//! the take is finished. Each chunk is decoded with up to five seconds of the codes before it as
+//! context (EnCodec's LSTM carries its past, so the audio of a take up to that long is exactly the
+//! audio of one whole decode; beyond, the past's influence has long faded), and chunks grow with
+//! what came before up to two seconds, so a step never decodes more than about seven seconds of
+//! audio and the worker stays responsive. Worker thread; allocates.
 //!
 //! [`step`]: Generator::step
 
@@ -29,8 +30,11 @@ pub const FAMILY: &str = "musicgen";
 /// Most prompts blended in one take.
 pub const MAX_PROMPTS: usize = 4;
 
-/// The shortest chunk of new frames decoded at once (half a second at 50 Hz).
+/// The shortest and longest chunks of new frames decoded at once (0.5 s and 2 s at 50 Hz).
 const DECODE_CHUNK_FRAMES: usize = 25;
+const DECODE_MAX_CHUNK_FRAMES: usize = 100;
+/// Frames of codes decoded before a chunk as EnCodec's context (5 s at 50 Hz).
+const DECODE_CONTEXT_FRAMES: usize = 250;
 /// Frames decoded after a chunk but not yet handed out: EnCodec's convolutions look a few frames
 /// ahead, so their audio still changes with what follows.
 const DECODE_LOOKAHEAD_FRAMES: usize = 5;
@@ -249,8 +253,8 @@ impl MusicgenGenerator {
         Ok(rows)
     }
 
-    /// Decodes every frame up to new frame `decode_to` and returns the interleaved audio of new
-    /// frames `from..to`.
+    /// Decodes the frames up to new frame `decode_to`, from [`DECODE_CONTEXT_FRAMES`] before
+    /// `from`, and returns the interleaved audio of new frames `from..to`.
     fn decode_frames(
         &mut self,
         from: usize,
@@ -261,19 +265,23 @@ impl MusicgenGenerator {
         let hop = self.config.codec_hop;
         let channels = self.config.num_channels;
         let per_channel = self.config.codebooks_per_channel();
-        let n = job.num_prompt_frames + decode_to;
+        let first = job.num_prompt_frames + from;
+        let context_start = first.saturating_sub(DECODE_CONTEXT_FRAMES);
+        let end = job.num_prompt_frames + decode_to;
+        let n = end - context_start;
         let mut channel_audio = Vec::with_capacity(channels);
         for ch in 0..channels {
             let mut codes = Vec::with_capacity(per_channel * n);
             for c in 0..per_channel {
                 let row = c * channels + ch;
                 codes.extend(
-                    (0..n).map(|f| job.pattern.frame_code(&job.seq, job.pattern.len(), row, f)),
+                    (context_start..end)
+                        .map(|f| job.pattern.frame_code(&job.seq, job.pattern.len(), row, f)),
                 );
             }
             channel_audio.push(self.codec.decode(&codes, n)?);
         }
-        let skip = (job.num_prompt_frames + from) * hop;
+        let skip = (first - context_start) * hop;
         let count = (to - from) * hop;
         let mut out = Vec::with_capacity(count * channels);
         for i in 0..count {
@@ -441,9 +449,10 @@ impl Generator for MusicgenGenerator {
         let from = job.num_new_frames_out;
         let ready = complete.saturating_sub(DECODE_LOOKAHEAD_FRAMES);
         let decoded_before = job.num_prompt_frames + from;
+        let chunk = decoded_before.clamp(DECODE_CHUNK_FRAMES, DECODE_MAX_CHUNK_FRAMES);
         let (to, decode_to) = if done {
             (job.num_new_frames, job.num_new_frames)
-        } else if ready >= from + DECODE_CHUNK_FRAMES.max(decoded_before) {
+        } else if ready >= from + chunk {
             (ready, complete)
         } else {
             (from, from)
