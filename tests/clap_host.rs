@@ -2342,7 +2342,9 @@ fn notes_model_takes_midi_in_and_sends_its_take_as_midi() {
         .get_extension()
         .expect("the plugin offers the render extension");
     let state = with_model_dir(&state_json(&plugin.save()), &notes_model_dir());
-    plugin.load(&state_bytes(&state)).expect("a state naming the notes model loads");
+    plugin
+        .load(&state_bytes(&state))
+        .expect("a state naming the notes model loads");
     // Length 2 bars (step 1), context 2 bars, a fixed seed.
     plugin.flush(&[("Length", 1.0), ("Context", 2.0), ("Seed", 5.0)]);
     render
@@ -2375,7 +2377,7 @@ fn notes_model_takes_midi_in_and_sends_its_take_as_midi() {
                     events.push((start, true, key, velocity));
                 }
             }
-            events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            events.sort_by_key(|e| (e.0, e.1));
             for (frame, is_on, key, velocity) in events {
                 let pckn = Pckn::new(0u16, 0u16, key, Match::All);
                 let time = (frame - done) as u32;
@@ -2386,7 +2388,12 @@ fn notes_model_takes_midi_in_and_sends_its_take_as_midi() {
                 }
             }
             if in_block(trigger_on) {
-                io.events.push(&ParamValueEvent::new((trigger_on - done) as u32, generate, Pckn::match_all(), 1.0));
+                io.events.push(&ParamValueEvent::new(
+                    (trigger_on - done) as u32,
+                    generate,
+                    Pckn::match_all(),
+                    1.0,
+                ));
             }
             for input in &mut io.inputs {
                 input[..len].fill(0.0);
@@ -2419,11 +2426,21 @@ fn notes_model_takes_midi_in_and_sends_its_take_as_midi() {
 
     let ons: Vec<_> = sent.iter().filter(|e| e.2).collect();
     let offs = sent.iter().filter(|e| !e.2).count();
-    println!("  notes model: {} notes sent as MIDI, first at frame {:?}", ons.len(), ons.first().map(|e| e.0));
+    println!(
+        "  notes model: {} notes sent as MIDI, first at frame {:?}",
+        ons.len(),
+        ons.first().map(|e| e.0)
+    );
     assert!(!ons.is_empty(), "the take sent no note events");
     assert_eq!(ons.len(), offs, "every note-on has its note-off");
-    assert!(sent.iter().all(|e| e.0 >= 2 * bar && e.0 < total), "note events outside the take's bars: {sent:?}");
-    assert!(out[0][..2 * bar].iter().all(|&s| s == 0.0), "sound before the take (the riff is MIDI only)");
+    assert!(
+        sent.iter().all(|e| e.0 >= 2 * bar && e.0 < total),
+        "note events outside the take's bars: {sent:?}"
+    );
+    assert!(
+        out[0][..2 * bar].iter().all(|&s| s == 0.0),
+        "sound before the take (the riff is MIDI only)"
+    );
     let energy: f32 = out[0][2 * bar..].iter().map(|s| s * s).sum();
     assert!(energy > 1.0, "the take is silent");
 }
@@ -2449,7 +2466,12 @@ fn musicgen_model_continues_the_tracks_audio_on_the_next_bar() {
         .expect("a state naming the MusicGen folder loads");
     // Length 1 bar (step 0), context 2 bars, mix 100% (the take only, so the dry input is not
     // in the output), a prompt through the state.
-    plugin.flush(&[("Length", 0.0), ("Context", 2.0), ("Mix", 1.0), ("Seed", 3.0)]);
+    plugin.flush(&[
+        ("Length", 0.0),
+        ("Context", 2.0),
+        ("Mix", 1.0),
+        ("Seed", 3.0),
+    ]);
     render
         .set(&plugin.instance.plugin_handle(), RenderMode::Offline)
         .expect("render.set(offline) is accepted");
@@ -2468,13 +2490,22 @@ fn musicgen_model_continues_the_tracks_audio_on_the_next_bar() {
         while done < total {
             let len = block.min(total - done);
             if (done..done + len).contains(&trigger_on) {
-                io.events.push(&ParamValueEvent::new((trigger_on - done) as u32, generate, Pckn::match_all(), 1.0));
+                io.events.push(&ParamValueEvent::new(
+                    (trigger_on - done) as u32,
+                    generate,
+                    Pckn::match_all(),
+                    1.0,
+                ));
             }
             // Two bars of a 220 Hz tone as the track's audio: the audio prompt.
             for input in &mut io.inputs {
                 for (i, s) in input[..len].iter_mut().enumerate() {
                     let t = (done + i) as f64 / sample_rate;
-                    *s = if done + i < 2 * bar { (0.3 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()) as f32 } else { 0.0 };
+                    *s = if done + i < 2 * bar {
+                        (0.3 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()) as f32
+                    } else {
+                        0.0
+                    };
                 }
             }
             let transport = Transport {
@@ -2495,10 +2526,26 @@ fn musicgen_model_continues_the_tracks_audio_on_the_next_bar() {
     let first_sound = out[0].iter().position(|s| s.abs() > 1e-6);
     let take_energy: f32 = out[0][2 * bar..3 * bar].iter().map(|s| s * s).sum();
     println!("  musicgen model: first sound at frame {first_sound:?} (bar 3 starts at {}), take energy {take_energy:.3}", 2 * bar);
-    assert!(out[0][..2 * bar].iter().all(|&s| s == 0.0), "sound before the take (mix is 100%)");
+    assert!(
+        out[0][..2 * bar].iter().all(|&s| s == 0.0),
+        "sound before the take (mix is 100%)"
+    );
     let first = first_sound.expect("no take at all: the output is silent");
-    assert!(first >= 2 * bar && first < 2 * bar + 48, "the take starts at frame {first}, not on bar 3 ({})", 2 * bar);
-    assert!(take_energy > 1e-3, "the take is (nearly) silent: energy {take_energy}");
-    assert!(out[0][3 * bar..].iter().all(|&s| s == 0.0), "sound after the one-bar take");
-    assert!(out[0].iter().zip(&out[1]).all(|(l, r)| l == r), "a mono model plays the same on both sides");
+    assert!(
+        first >= 2 * bar && first < 2 * bar + 48,
+        "the take starts at frame {first}, not on bar 3 ({})",
+        2 * bar
+    );
+    assert!(
+        take_energy > 1e-3,
+        "the take is (nearly) silent: energy {take_energy}"
+    );
+    assert!(
+        out[0][3 * bar..].iter().all(|&s| s == 0.0),
+        "sound after the one-bar take"
+    );
+    assert!(
+        out[0].iter().zip(&out[1]).all(|(l, r)| l == r),
+        "a mono model plays the same on both sides"
+    );
 }

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 /// edit files), changed by `edit`.
 fn broken(name: &str, edit: impl FnOnce(&Path, &mut String)) -> PathBuf {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/musicgen/mono/model");
-    let dir = std::env::temp_dir().join(format!("continuo-bad-musicgen-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "continuo-bad-musicgen-{}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(&from).unwrap() {
@@ -52,9 +55,14 @@ fn the_unbroken_copy_loads() {
 
 #[test]
 fn an_unsupported_codebook_layout_is_refused() {
-    let dir = broken("layout", |_, m| *m = m.replace("num_codebooks = 4", "num_codebooks = 6"));
+    let dir = broken("layout", |_, m| {
+        *m = m.replace("num_codebooks = 4", "num_codebooks = 6")
+    });
     let message = refusal(&dir);
-    assert!(message.contains("continuo.toml") && message.contains("6 codebooks"), "{message}");
+    assert!(
+        message.contains("continuo.toml") && message.contains("6 codebooks"),
+        "{message}"
+    );
     assert!(message.contains("mono with 4 codebooks"), "{message}");
 }
 
@@ -64,24 +72,37 @@ fn a_decoder_that_disagrees_with_the_manifest_is_refused() {
         *m = m
             .replace("codebook_size = 1024", "codebook_size = 2048")
             .replace("pad_token_id = 1024", "pad_token_id = 2048")
-            .replace("decoder_start_token_id = 1024", "decoder_start_token_id = 2048")
+            .replace(
+                "decoder_start_token_id = 1024",
+                "decoder_start_token_id = 2048",
+            )
     });
     let message = refusal(&dir);
-    assert!(message.contains("decoder_model_merged.onnx") && message.contains("2048"), "{message}");
+    assert!(
+        message.contains("decoder_model_merged.onnx") && message.contains("2048"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_missing_audio_encoder_is_refused_by_name() {
-    let dir = broken("no-encoder", |d, _| std::fs::remove_file(d.join("encodec_encode.onnx")).unwrap());
+    let dir = broken("no-encoder", |d, _| {
+        std::fs::remove_file(d.join("encodec_encode.onnx")).unwrap()
+    });
     let message = refusal(&dir);
     assert!(message.contains("encodec_encode.onnx"), "{message}");
 }
 
 #[test]
 fn a_tokenizer_larger_than_the_text_encoder_is_refused() {
-    let dir = broken("vocab", |_, m| *m = m.replace("text_vocab_size = 160", "text_vocab_size = 100"));
+    let dir = broken("vocab", |_, m| {
+        *m = m.replace("text_vocab_size = 160", "text_vocab_size = 100")
+    });
     let message = refusal(&dir);
-    assert!(message.contains("tokenizer.json") && message.contains("100"), "{message}");
+    assert!(
+        message.contains("tokenizer.json") && message.contains("100"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -91,5 +112,8 @@ fn half_precision_graphs_are_refused() {
         std::fs::copy(&fp16, d.join("decoder_model_merged.onnx")).unwrap();
     });
     let message = refusal(&dir);
-    assert!(message.contains("decoder_model_merged.onnx") && message.contains("half-precision (fp16)"), "{message}");
+    assert!(
+        message.contains("decoder_model_merged.onnx") && message.contains("half-precision (fp16)"),
+        "{message}"
+    );
 }

@@ -37,7 +37,8 @@ fn load(layout: &str) -> MusicgenGenerator {
 fn check_layout(layout: &str) {
     let dir = fixture(layout);
     let reference: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
+            .unwrap();
     let rate = reference["sample_rate_hz"].as_u64().unwrap() as u32;
     let channels = reference["num_channels"].as_u64().unwrap() as usize;
     let hop = 640;
@@ -56,7 +57,13 @@ fn check_layout(layout: &str) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|row| row.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect())
+            .map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .collect()
+            })
             .collect();
         let audio_prompt = case["audio_prompt"]
             .as_str()
@@ -86,8 +93,16 @@ fn check_layout(layout: &str) {
             steps += 1;
             assert!(steps < 10_000, "{name}: never finished");
         }
-        assert_eq!(model.codes(), expected, "{name}: codes differ from generate()'s");
-        assert_eq!(audio.len(), new_frames * hop * channels, "{name}: audio length");
+        assert_eq!(
+            model.codes(),
+            expected,
+            "{name}: codes differ from generate()'s"
+        );
+        assert_eq!(
+            audio.len(),
+            new_frames * hop * channels,
+            "{name}: audio length"
+        );
         // generate() decodes the prompt's frames too; the take is what follows them.
         let want = read_f32(&dir.join(case["audio"].as_str().unwrap()));
         let want = &want[prompt_frames * hop * channels..];
@@ -97,8 +112,15 @@ fn check_layout(layout: &str) {
             .zip(want)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        eprintln!("{name}: {} codes equal, audio error {:.2e} of peak {peak:.3}", expected.len() * expected[0].len(), worst / peak);
-        assert!(worst <= 1e-4 * peak, "{name}: audio differs by {worst} (peak {peak})");
+        eprintln!(
+            "{name}: {} codes equal, audio error {:.2e} of peak {peak:.3}",
+            expected.len() * expected[0].len(),
+            worst / peak
+        );
+        assert!(
+            worst <= 1e-4 * peak,
+            "{name}: audio differs by {worst} (peak {peak})"
+        );
     }
 }
 
@@ -143,13 +165,28 @@ fn blended_prompts_follow_their_weights() {
     let b = "epic orchestral strings";
     let alone_a = greedy_codes(&mut model, a, [1.0; 4]);
     let alone_b = greedy_codes(&mut model, b, [1.0; 4]);
-    assert_ne!(alone_a, alone_b, "the two prompts should lead to different codes");
+    assert_ne!(
+        alone_a, alone_b,
+        "the two prompts should lead to different codes"
+    );
     // A weight of 0 leaves a prompt out of the guidance; the other alone remains.
-    assert_eq!(greedy_codes(&mut model, &format!("{a} | {b}"), [1.0, 0.0, 1.0, 1.0]), alone_a);
-    assert_eq!(greedy_codes(&mut model, &format!("{a} | {b}"), [0.0, 0.7, 1.0, 1.0]), alone_b);
+    assert_eq!(
+        greedy_codes(&mut model, &format!("{a} | {b}"), [1.0, 0.0, 1.0, 1.0]),
+        alone_a
+    );
+    assert_eq!(
+        greedy_codes(&mut model, &format!("{a} | {b}"), [0.0, 0.7, 1.0, 1.0]),
+        alone_b
+    );
     // The same prompt twice is the prompt once (weights are normalised).
-    assert_eq!(greedy_codes(&mut model, &format!("{a}\n{a}"), [0.3, 0.9, 1.0, 1.0]), alone_a);
+    assert_eq!(
+        greedy_codes(&mut model, &format!("{a}\n{a}"), [0.3, 0.9, 1.0, 1.0]),
+        alone_a
+    );
     // An even blend is neither.
     let blend = greedy_codes(&mut model, &format!("{a} | {b}"), [1.0, 1.0, 1.0, 1.0]);
-    assert!(blend != alone_a && blend != alone_b, "an even blend equals one of its prompts");
+    assert!(
+        blend != alone_a && blend != alone_b,
+        "an even blend equals one of its prompts"
+    );
 }

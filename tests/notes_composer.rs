@@ -23,17 +23,34 @@ fn decoder() -> NotesDecoder {
     use_test_runtime();
     let dir = model_dir();
     let manifest = Manifest::load(&dir).unwrap();
-    let shape = DecoderShape::from_config(&manifest.family_config, &dir.join("continuo.toml")).unwrap();
+    let shape =
+        DecoderShape::from_config(&manifest.family_config, &dir.join("continuo.toml")).unwrap();
     let env = continuo::model::runtime::environment().unwrap();
     NotesDecoder::open(&env, manifest.file("model").unwrap(), shape).unwrap()
 }
 
 /// The demo riff's first bar and a half in 16ths: an A minor arpeggio over a bass note.
 fn riff() -> Vec<Note> {
-    [(0, 8, 45), (0, 2, 69), (2, 2, 72), (4, 2, 76), (6, 2, 72), (8, 8, 41), (8, 2, 69), (10, 2, 72), (12, 2, 77), (14, 2, 72)]
-        .iter()
-        .map(|&(s, d, p)| Note { start_16ths: s, duration_16ths: d, pitch: p, velocity: 90 })
-        .collect()
+    [
+        (0, 8, 45),
+        (0, 2, 69),
+        (2, 2, 72),
+        (4, 2, 76),
+        (6, 2, 72),
+        (8, 8, 41),
+        (8, 2, 69),
+        (10, 2, 72),
+        (12, 2, 77),
+        (14, 2, 72),
+    ]
+    .iter()
+    .map(|&(s, d, p)| Note {
+        start_16ths: s,
+        duration_16ths: d,
+        pitch: p,
+        velocity: 90,
+    })
+    .collect()
 }
 
 fn request(seed: u64, constraints: Constraints) -> ComposeRequest {
@@ -44,7 +61,11 @@ fn request(seed: u64, constraints: Constraints) -> ComposeRequest {
         num_bars: 4,
         time_sig: TimeSig::new(4, 4).unwrap(),
         tempo_bpm: 120.0,
-        sampling: SamplingSettings { temperature: 1.0, top_k: 0, top_p: 1.0 },
+        sampling: SamplingSettings {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+        },
         constraints,
         density_hint: None,
         seed,
@@ -67,7 +88,10 @@ fn the_same_seed_gives_the_same_notes() {
     assert!(!a.notes.is_empty(), "no notes were written");
     assert_eq!(a.notes, b.notes);
     assert_ne!(a.notes, c.notes, "another seed should give another take");
-    assert!(a.notes.iter().all(|n| n.start_16ths >= 0 && n.start_16ths < 4 * 16));
+    assert!(a
+        .notes
+        .iter()
+        .all(|n| n.start_16ths >= 0 && n.start_16ths < 4 * 16));
     assert_eq!(a.steering.key, Some((9, true)));
     assert_eq!(a.steering.style, Some("AIR"));
 }
@@ -86,8 +110,16 @@ fn key_lock_and_range_hold_for_every_note() {
     for seed in 1..=6 {
         let comp = compose(&mut d, &request(seed, constraints));
         for note in &comp.notes {
-            assert!(scale[note.pitch as usize % 12], "seed {seed}: pitch {} is not in D major", note.pitch);
-            assert!((55..=79).contains(&note.pitch), "seed {seed}: pitch {} is out of range", note.pitch);
+            assert!(
+                scale[note.pitch as usize % 12],
+                "seed {seed}: pitch {} is not in D major",
+                note.pitch
+            );
+            assert!(
+                (55..=79).contains(&note.pitch),
+                "seed {seed}: pitch {} is out of range",
+                note.pitch
+            );
         }
         total += comp.notes.len();
     }
@@ -97,13 +129,19 @@ fn key_lock_and_range_hold_for_every_note() {
 #[test]
 fn a_density_limit_holds() {
     let mut d = decoder();
-    let constraints = Constraints { max_notes_per_bar: Some(3), ..Constraints::default() };
+    let constraints = Constraints {
+        max_notes_per_bar: Some(3),
+        ..Constraints::default()
+    };
     for seed in 1..=4 {
         let comp = compose(&mut d, &request(seed, constraints));
         let mut per_bar = [0; 4];
         for note in &comp.notes {
             per_bar[(note.start_16ths / 16) as usize] += 1;
         }
-        assert!(per_bar.iter().all(|&n| n <= 3), "seed {seed}: {per_bar:?} notes per bar");
+        assert!(
+            per_bar.iter().all(|&n| n <= 3),
+            "seed {seed}: {per_bar:?} notes per bar"
+        );
     }
 }

@@ -21,23 +21,39 @@ fn greedy_continuation_matches_the_reference() {
     let dir = model_dir();
     let manifest = Manifest::load(&dir).expect("the notes model's manifest loads");
     assert_eq!(manifest.family, "notes");
-    let shape = DecoderShape::from_config(&manifest.family_config, &dir.join("continuo.toml")).unwrap();
+    let shape =
+        DecoderShape::from_config(&manifest.family_config, &dir.join("continuo.toml")).unwrap();
     let env = continuo::model::runtime::environment().unwrap();
     let mut decoder = NotesDecoder::open(&env, manifest.file("model").unwrap(), shape).unwrap();
 
     let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("greedy_reference.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("greedy_reference.json")).unwrap())
+            .unwrap();
     let ids = |key: &str| -> Vec<u32> {
-        reference[key].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()
+        reference[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect()
     };
     let prompt = ids("prompt_ids");
     let expected = ids("greedy_ids");
 
     let mut logits = decoder.feed(&prompt).unwrap().to_vec();
-    for (pos, want) in reference["first_step_top5"].as_array().unwrap().iter().enumerate() {
+    for (pos, want) in reference["first_step_top5"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
         let id = want[0].as_u64().unwrap() as usize;
         let logit = want[1].as_f64().unwrap() as f32;
-        assert!((logits[id] - logit).abs() < 1e-3, "first step, top {pos}: id {id} logit {} vs {logit}", logits[id]);
+        assert!(
+            (logits[id] - logit).abs() < 1e-3,
+            "first step, top {pos}: id {id} logit {} vs {logit}",
+            logits[id]
+        );
     }
     let mut got = Vec::new();
     for _ in 0..expected.len() {
@@ -62,10 +78,14 @@ fn the_context_limit_is_an_error_not_a_crash() {
     use_test_runtime();
     let dir = model_dir();
     let manifest = Manifest::load(&dir).unwrap();
-    let shape = DecoderShape::from_config(&manifest.family_config, &dir.join("continuo.toml")).unwrap();
+    let shape =
+        DecoderShape::from_config(&manifest.family_config, &dir.join("continuo.toml")).unwrap();
     let env = continuo::model::runtime::environment().unwrap();
     let mut decoder = NotesDecoder::open(&env, manifest.file("model").unwrap(), shape).unwrap();
     let too_long = vec![3u32; shape.n_ctx + 1];
     assert!(decoder.feed(&too_long).is_err());
-    assert!(decoder.feed(&[1, 3]).is_ok(), "the decoder still works after refusing");
+    assert!(
+        decoder.feed(&[1, 3]).is_ok(),
+        "the decoder still works after refusing"
+    );
 }

@@ -34,18 +34,42 @@ struct Take {
 
 /// Presses the panel's Save MIDI (the worker command) and reads the file back.
 fn save_midi(r: &OfflineRenderer) -> Vec<midi_file::BeatNote> {
-    let dir = std::env::temp_dir().join(format!("continuo-takes-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let dir = std::env::temp_dir().join(format!(
+        "continuo-takes-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(r.send(continuo::engine::messages::WorkerCommand::ExportMidi(dir.clone())));
+    assert!(
+        r.send(continuo::engine::messages::WorkerCommand::ExportMidi(
+            dir.clone()
+        ))
+    );
     let started = std::time::Instant::now();
     while !r.shared.text.lock().message.starts_with("Saved") {
-        assert!(r.shared.text.lock().error.is_none(), "{:?}", r.shared.text.lock().error);
-        assert!(started.elapsed().as_secs() < 10, "no file saved: {}", r.shared.text.lock().message);
+        assert!(
+            r.shared.text.lock().error.is_none(),
+            "{:?}",
+            r.shared.text.lock().error
+        );
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "no file saved: {}",
+            r.shared.text.lock().message
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    assert!(r.shared.text.lock().message.contains(files[0].to_str().unwrap()));
+    assert!(r
+        .shared
+        .text
+        .lock()
+        .message
+        .contains(files[0].to_str().unwrap()));
     let notes = midi_file::read_notes(&files[0]).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     notes
@@ -61,12 +85,19 @@ enum Riff {
 }
 
 fn demo_riff() -> Vec<midi_file::BeatNote> {
-    midi_file::read_notes(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo-riff.mid"))).unwrap()
+    midi_file::read_notes(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/demo-riff.mid"
+    )))
+    .unwrap()
 }
 
 /// The demo riff played by the plugin's piano at RATE, `num_frames` long, as two channels.
 fn riff_audio(num_frames: usize) -> [Vec<f32>; 2] {
-    let font = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/continuo-instruments.sf2");
+    let font = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/continuo-instruments.sf2"
+    );
     let instruments = continuo::instruments::Instruments::load(std::path::Path::new(font)).unwrap();
     let events: Vec<_> = demo_riff()
         .iter()
@@ -78,7 +109,12 @@ fn riff_audio(num_frames: usize) -> [Vec<f32>; 2] {
         })
         .collect();
     let interleaved = instruments
-        .render(continuo::instruments::Instrument::Piano, &events, RATE as u32, num_frames)
+        .render(
+            continuo::instruments::Instrument::Piano,
+            &events,
+            RATE as u32,
+            num_frames,
+        )
         .unwrap();
     [
         interleaved.iter().step_by(2).copied().collect(),
@@ -94,12 +130,17 @@ fn render_take(configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
 fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
     use_test_runtime();
     let mut r = renderer(RATE, BLOCK);
-    r.load_model(&model_dir(), std::time::Duration::from_secs(60)).expect("the notes model loads");
+    r.load_model(&model_dir(), std::time::Duration::from_secs(60))
+        .expect("the notes model loads");
     set_without_host(&r.params.length_bars, bars as i32, RATE);
     set_without_host(&r.params.context_bars, 2, RATE);
     set_without_host(&r.params.seed, 11, RATE);
     configure(&r);
-    let riff = if source == Riff::Midi { demo_riff() } else { Vec::new() };
+    let riff = if source == Riff::Midi {
+        demo_riff()
+    } else {
+        Vec::new()
+    };
     let frames_per_beat = RATE as f64 * 60.0 / 120.0;
     let bar = r.frames_per_bar().round() as usize;
     let input_frames = 2 * bar;
@@ -107,7 +148,8 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
     let mut events: Vec<(usize, u8, u8, bool)> = Vec::new();
     for n in &riff {
         let start = (n.start_beats * frames_per_beat).round() as usize;
-        let end = (((n.start_beats + n.duration_beats) * frames_per_beat).round() as usize).min(input_frames - 1);
+        let end = (((n.start_beats + n.duration_beats) * frames_per_beat).round() as usize)
+            .min(input_frames - 1);
         events.push((start, n.pitch, n.velocity, true));
         events.push((end, n.pitch, 0, false));
     }
@@ -146,7 +188,10 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
         pos = end;
     }
     if source == Riff::Midi {
-        assert!(out[0][..input_frames].iter().all(|&s| s == 0.0), "sound before the take");
+        assert!(
+            out[0][..input_frames].iter().all(|&s| s == 0.0),
+            "sound before the take"
+        );
     }
     let message = r.shared.text.lock().message.clone();
     let heard = r.shared.last_heard_notes.lock().clone();
@@ -156,7 +201,10 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
         heard,
         saved_midi,
         audio: out[0][input_frames..].to_vec(),
-        midi: midi.into_iter().map(|(f, p, v, on)| (f - input_frames as u64, p, v, on)).collect(),
+        midi: midi
+            .into_iter()
+            .map(|(f, p, v, on)| (f - input_frames as u64, p, v, on))
+            .collect(),
     }
 }
 
@@ -187,7 +235,10 @@ fn a_take_plays_and_its_notes_go_out_as_midi() {
     }
     let first_on = ons[0].0 as usize;
     let first_sound = take.audio.iter().position(|s| s.abs() > 1e-4).unwrap();
-    assert!(first_sound + 8 >= first_on && first_sound <= first_on + 200, "first note-on {first_on}, first sound {first_sound}");
+    assert!(
+        first_sound + 8 >= first_on && first_sound <= first_on + 200,
+        "first note-on {first_on}, first sound {first_sound}"
+    );
 }
 
 #[test]
@@ -247,7 +298,10 @@ fn a_track_that_sends_audio_is_heard_and_continued() {
         .collect();
     // Heard notes are on the 16th grid (62.5 ms at 120 BPM), as the model reads them.
     let f = continuo::transcribe::onset_f_measure(&reference, &heard, 0.05);
-    assert!(f >= 0.9, "onset F-measure {f:.3} of the heard context: {heard:?}");
+    assert!(
+        f >= 0.9,
+        "onset F-measure {f:.3} of the heard context: {heard:?}"
+    );
     let energy: f32 = take.audio.iter().map(|s| s * s).sum();
     assert!(energy > 1.0, "the take is silent");
     assert!(take.midi.iter().any(|e| e.3), "the take sent no MIDI");
@@ -261,5 +315,9 @@ fn listening_to_midi_only_ignores_the_audio() {
         1,
     );
     assert!(take.heard.is_empty(), "{:?}", take.heard);
-    assert!(take.message.contains("No notes in the context"), "{}", take.message);
+    assert!(
+        take.message.contains("No notes in the context"),
+        "{}",
+        take.message
+    );
 }

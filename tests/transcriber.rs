@@ -13,7 +13,9 @@ const BPM: f64 = 120.0;
 const TOLERANCE_SECONDS: f64 = 0.05;
 
 fn repo_file(relative: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
 }
 
 /// The demo riff, played `repeats` times back to back (so the audio spans several of the
@@ -100,7 +102,7 @@ fn check(instrument: Instrument, rate: u32, reference: &[HeardNote], min_f: f64)
     let heard = transcriber()
         .transcribe(audio, &NoteSettings::default())
         .unwrap();
-    let f = transcribe::onset_f_measure(&reference, &heard, TOLERANCE_SECONDS);
+    let f = transcribe::onset_f_measure(reference, &heard, TOLERANCE_SECONDS);
     // How far each matched onset lands from its reference (for the record in the test log).
     let mut offsets: Vec<f64> = reference
         .iter()
@@ -122,7 +124,10 @@ fn check(instrument: Instrument, rate: u32, reference: &[HeardNote], min_f: f64)
     );
     if f < min_f {
         for n in &heard {
-            eprintln!("  heard {:.3} s pitch {} ({:.3} s)", n.start_seconds, n.pitch, n.duration_seconds);
+            eprintln!(
+                "  heard {:.3} s pitch {} ({:.3} s)",
+                n.start_seconds, n.pitch, n.duration_seconds
+            );
         }
     }
     assert!(
@@ -166,7 +171,10 @@ fn random_bass_line_is_mostly_recovered() {
 #[test]
 fn silence_gives_no_notes() {
     let heard = transcriber()
-        .transcribe(vec![0.0; 3 * transcribe::SAMPLE_RATE_HZ as usize], &NoteSettings::default())
+        .transcribe(
+            vec![0.0; 3 * transcribe::SAMPLE_RATE_HZ as usize],
+            &NoteSettings::default(),
+        )
         .unwrap();
     assert!(heard.is_empty(), "{heard:?}");
 }
@@ -178,7 +186,10 @@ fn a_graph_that_is_not_basic_pitch_is_refused_by_name() {
     let other = repo_file("models/notes/notes.onnx");
     let err = Transcriber::open(&env, &other).err().expect("refused");
     let message = err.to_string();
-    assert!(message.contains("notes.onnx") && message.contains("serving_default_input_2:0"), "{message}");
+    assert!(
+        message.contains("notes.onnx") && message.contains("serving_default_input_2:0"),
+        "{message}"
+    );
 }
 
 /// The demo's own WAV (a small additive electric piano from assets/make_demo_riff.py, not one of

@@ -36,10 +36,9 @@ fn copy_bandwidth() -> f64 {
 }
 
 fn main() {
-    let dir = PathBuf::from(
-        std::env::var_os("CONTINUO_BENCH_MUSICGEN")
-            .expect("CONTINUO_BENCH_MUSICGEN names the model folder: run `cargo xtask bench-musicgen`"),
-    );
+    let dir = PathBuf::from(std::env::var_os("CONTINUO_BENCH_MUSICGEN").expect(
+        "CONTINUO_BENCH_MUSICGEN names the model folder: run `cargo xtask bench-musicgen`",
+    ));
     let env = runtime::environment().expect("ONNX Runtime loads ($CONTINUO_ORT_LIBRARY)");
     let manifest = Manifest::load(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let decoder_bytes = std::fs::metadata(manifest.file("decoder").unwrap())

@@ -240,11 +240,12 @@ impl Transcription {
         for t in 0..n - 1 {
             for k in 0..NUM_KEYS {
                 let v = onset_strength[at(t, k)];
-                let before = if t == 0 { 0.0 } else { onset_strength[at(t - 1, k)] };
-                if v >= settings.onset_threshold
-                    && v > before
-                    && v > onset_strength[at(t + 1, k)]
-                {
+                let before = if t == 0 {
+                    0.0
+                } else {
+                    onset_strength[at(t - 1, k)]
+                };
+                if v >= settings.onset_threshold && v > before && v > onset_strength[at(t + 1, k)] {
                     peaks.push((t, k));
                 }
             }
@@ -266,8 +267,8 @@ impl Transcription {
             if end - start <= settings.min_note_frames {
                 continue;
             }
-            let mean = (start..end).map(|t| self.frames[at(t, k)]).sum::<f32>()
-                / (end - start) as f32;
+            let mean =
+                (start..end).map(|t| self.frames[at(t, k)]).sum::<f32>() / (end - start) as f32;
             for t in start..end {
                 for kk in k.saturating_sub(1)..=(k + 1).min(NUM_KEYS - 1) {
                     energy[at(t, kk)] = 0.0;
@@ -303,7 +304,11 @@ impl Transcription {
         }
         let max_rise = rise.iter().copied().fold(0.0f32, f32::max);
         let max_onset = self.onsets.iter().copied().fold(0.0f32, f32::max);
-        let scale = if max_rise > 0.0 { max_onset / max_rise } else { 0.0 };
+        let scale = if max_rise > 0.0 {
+            max_onset / max_rise
+        } else {
+            0.0
+        };
         self.onsets
             .iter()
             .zip(&rise)
@@ -329,7 +334,11 @@ pub fn prepare_audio(
 /// Onset F-measure of `estimate` against `reference`: a pair matches when the pitches agree and
 /// the starts are within `tolerance_seconds`, each note in at most one pair (the largest such
 /// matching). 1.0 when both are empty.
-pub fn onset_f_measure(reference: &[HeardNote], estimate: &[HeardNote], tolerance_seconds: f64) -> f64 {
+pub fn onset_f_measure(
+    reference: &[HeardNote],
+    estimate: &[HeardNote],
+    tolerance_seconds: f64,
+) -> f64 {
     if reference.is_empty() && estimate.is_empty() {
         return 1.0;
     }
@@ -475,7 +484,10 @@ mod tests {
 
         /// A transcription with hand-made activations: `(start, end, key, level)` rectangles
         /// of frame activation with an onset spike at each start.
-        fn with_rectangles(num_frames: usize, rects: &[(usize, usize, usize, f32)]) -> Transcription {
+        fn with_rectangles(
+            num_frames: usize,
+            rects: &[(usize, usize, usize, f32)],
+        ) -> Transcription {
             let mut t = Transcription::new(vec![0.0; num_frames * HOP_SAMPLES]);
             for &(start, end, key, level) in rects {
                 for f in start..end {
@@ -489,7 +501,10 @@ mod tests {
 
         #[test]
         fn rectangles_become_notes_with_their_times_and_pitches() {
-            let t = with_rectangles(200, &[(10, 50, 39, 0.8), (60, 70, 43, 0.6), (100, 103, 50, 0.9)]);
+            let t = with_rectangles(
+                200,
+                &[(10, 50, 39, 0.8), (60, 70, 43, 0.6), (100, 103, 50, 0.9)],
+            );
             let notes = t.notes(&NoteSettings::default());
             // The 3-frame blip is shorter than the minimum and is dropped.
             assert_eq!(notes.len(), 2, "{notes:?}");

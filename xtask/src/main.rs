@@ -69,7 +69,10 @@ fn main() -> Result<()> {
         "setup" => setup(&root).and_then(|lib| {
             println!("ONNX Runtime {ORT_VERSION}: {}", lib.display());
             let transcriber = setup_transcriber(&root)?;
-            println!("Basic Pitch {BASIC_PITCH_VERSION}: {}", transcriber.display());
+            println!(
+                "Basic Pitch {BASIC_PITCH_VERSION}: {}",
+                transcriber.display()
+            );
             Ok(())
         }),
         "bundle" => bundle(&root, &rest),
@@ -587,7 +590,10 @@ fn demo(root: &Path) -> Result<()> {
     // The shipped model continues the demo riff twice: from its MIDI, and from its audio (heard
     // by the transcriber). Each run writes audio, MIDI and a piano roll.
     let started = std::time::Instant::now();
-    for (input, name) in [("demo-riff.mid", "demo-from-midi"), ("demo-riff.wav", "demo-from-audio")] {
+    for (input, name) in [
+        ("demo-riff.mid", "demo-from-midi"),
+        ("demo-riff.wav", "demo-from-audio"),
+    ] {
         run(Command::new(&cli)
             .args(["continue", "--model"])
             .arg(&default_model)
@@ -621,9 +627,13 @@ fn demo(root: &Path) -> Result<()> {
 
 fn bench(root: &Path) -> Result<()> {
     let lib = setup(root)?;
-    run(Command::new("cargo")
-        .current_dir(root)
-        .args(["bench", "-p", "continuo", "--bench", "audio_block"]))?;
+    run(Command::new("cargo").current_dir(root).args([
+        "bench",
+        "-p",
+        "continuo",
+        "--bench",
+        "audio_block",
+    ]))?;
     // The shipped notes model, tokens to audio (ONNX Runtime from the cache).
     run(Command::new("cargo")
         .current_dir(root)
@@ -639,7 +649,10 @@ fn musicgen_venv(root: &Path) -> Result<PathBuf> {
     if !py.is_file() {
         run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
     }
-    let requirements = root.join("models").join("musicgen").join("requirements.txt");
+    let requirements = root
+        .join("models")
+        .join("musicgen")
+        .join("requirements.txt");
     let wanted = sha256_file(&requirements)?;
     let stamp = venv.join("continuo-requirements.sha256");
     if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
@@ -666,7 +679,10 @@ fn export_musicgen(root: &Path, args: &[String]) -> Result<()> {
 fn bench_musicgen(root: &Path) -> Result<()> {
     let lib = setup(root)?;
     let py = musicgen_venv(root)?;
-    let model = root.join("target").join("bench-models").join("musicgen-small-random");
+    let model = root
+        .join("target")
+        .join("bench-models")
+        .join("musicgen-small-random");
     if !model.join("continuo.toml").is_file() {
         let _ = fs::remove_dir_all(&model);
         run(Command::new(&py)

@@ -247,9 +247,9 @@ impl Panel {
                 ))
                 .clicked()
             {
-                let _ = self.commands.try_send(WorkerCommand::ExportMidi(
-                    crate::engine::status::takes_dir(),
-                ));
+                let _ = self
+                    .commands
+                    .try_send(WorkerCommand::ExportMidi(crate::engine::status::takes_dir()));
             }
         });
         let phase = self.shared.phase();

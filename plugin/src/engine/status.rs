@@ -113,7 +113,9 @@ pub fn takes_dir() -> std::path::PathBuf {
         return dir.into();
     }
     match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        Some(home) => std::path::PathBuf::from(home).join("Music").join("Continuo"),
+        Some(home) => std::path::PathBuf::from(home)
+            .join("Music")
+            .join("Continuo"),
         None => std::env::temp_dir().join("Continuo"),
     }
 }

@@ -902,7 +902,6 @@ impl Worker {
             self.kept_takes.remove(0);
         }
     }
-
 }
 
 /// A take's notes as note-on/off events in frames from its start, sorted (offs first at equal

@@ -39,7 +39,9 @@ pub fn load(folder: &Path) -> Result<Box<dyn Generator>, ModelError> {
         }
         musicgen::FAMILY => {
             let env = runtime::environment()?;
-            Ok(Box::new(musicgen::MusicgenGenerator::load(&manifest, &env)?))
+            Ok(Box::new(musicgen::MusicgenGenerator::load(
+                &manifest, &env,
+            )?))
         }
         other => Err(ModelError::UnknownFamily(
             other.to_string(),

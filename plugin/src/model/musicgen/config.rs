@@ -28,7 +28,8 @@ pub struct MusicgenConfig {
 }
 
 /// Layouts this build runs: (channels, codebooks).
-pub const SUPPORTED_LAYOUTS: &str = "mono with 4 codebooks (musicgen-small, -medium, -large, -melody) \
+pub const SUPPORTED_LAYOUTS: &str =
+    "mono with 4 codebooks (musicgen-small, -medium, -large, -melody) \
      or stereo with 8 interleaved codebooks (musicgen-stereo-*)";
 
 impl MusicgenConfig {
@@ -42,7 +43,9 @@ impl MusicgenConfig {
         let get = |key: &str| -> Result<usize, ModelError> {
             match table.get(key).and_then(|v| v.as_integer()) {
                 Some(v) if (1..=1 << 24).contains(&v) => Ok(v as usize),
-                _ => Err(bad(format!("[musicgen] {key} must be a positive whole number"))),
+                _ => Err(bad(format!(
+                    "[musicgen] {key} must be a positive whole number"
+                ))),
             }
         };
         let config = Self {
@@ -64,10 +67,7 @@ impl MusicgenConfig {
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
         };
-        let layout_ok = matches!(
-            (config.num_channels, config.num_codebooks),
-            (1, 4) | (2, 8)
-        );
+        let layout_ok = matches!((config.num_channels, config.num_codebooks), (1, 4) | (2, 8));
         if !layout_ok {
             return Err(bad(format!(
                 "{} channel(s) with {} codebooks is not a layout Continuo runs; supported: {SUPPORTED_LAYOUTS}",
@@ -75,7 +75,9 @@ impl MusicgenConfig {
             )));
         }
         if config.sample_rate_hz == 0 {
-            return Err(bad("sample_rate must be the codec's rate (32000 for MusicGen)".into()));
+            return Err(bad(
+                "sample_rate must be the codec's rate (32000 for MusicGen)".into(),
+            ));
         }
         if config.pad_token_id as usize != config.codebook_size
             || config.decoder_start_token_id != config.pad_token_id

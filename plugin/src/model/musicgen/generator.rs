@@ -118,12 +118,11 @@ impl MusicgenGenerator {
     ) -> Result<Self, ModelError> {
         let config = MusicgenConfig::from_manifest(manifest)?;
         let tokenizer_path = manifest.file("tokenizer")?;
-        let tokenizer = tokenizers::Tokenizer::from_file(tokenizer_path).map_err(|e| {
-            ModelError::Mismatch {
+        let tokenizer =
+            tokenizers::Tokenizer::from_file(tokenizer_path).map_err(|e| ModelError::Mismatch {
                 path: tokenizer_path.to_path_buf(),
                 reason: format!("it is not a Hugging Face tokenizer.json: {e}"),
-            }
-        })?;
+            })?;
         let vocab = tokenizer.get_vocab_size(true);
         if vocab > config.text_vocab_size {
             return Err(ModelError::Mismatch {
@@ -136,7 +135,11 @@ impl MusicgenGenerator {
             });
         }
         let text = TextEncoder::open(env, manifest.file("text_encoder")?, &config)?;
-        let decoder_role = if config.prefer_int8 { "decoder_int8" } else { "decoder" };
+        let decoder_role = if config.prefer_int8 {
+            "decoder_int8"
+        } else {
+            "decoder"
+        };
         let decoder = Decoder::open(env, manifest.file(decoder_role)?, &config)?;
         let codec = Codec::open(
             env,
@@ -221,7 +224,9 @@ impl MusicgenGenerator {
         let hidden = Tensor::from_array(([batch, len, d], hidden))
             .map_err(err)?
             .into_dyn();
-        let mask = Tensor::from_array(([batch, len], mask)).map_err(err)?.into_dyn();
+        let mask = Tensor::from_array(([batch, len], mask))
+            .map_err(err)?
+            .into_dyn();
         Ok((hidden, mask))
     }
 
@@ -326,7 +331,8 @@ impl MusicgenGenerator {
             let token = if let Some(fixed) = job.pattern.fixed(row, pos) {
                 fixed
             } else {
-                let cond = |b: usize| &self.logits[(b * k + row) * vocab..(b * k + row + 1) * vocab];
+                let cond =
+                    |b: usize| &self.logits[(b * k + row) * vocab..(b * k + row + 1) * vocab];
                 if job.guided {
                     let uncond = cond(job.num_prompts);
                     self.guided.copy_from_slice(uncond);

@@ -17,7 +17,12 @@ fn run_err(err: ort::Error) -> ModelError {
 
 /// Whether `session` has an input (or output) `name` of element type `ty`, and if its last
 /// dimension is fixed, that it is `last` (when given).
-fn has(outlets: &[ort::value::Outlet], name: &str, ty: TensorElementType, last: Option<usize>) -> bool {
+fn has(
+    outlets: &[ort::value::Outlet],
+    name: &str,
+    ty: TensorElementType,
+    last: Option<usize>,
+) -> bool {
     outlets.iter().any(|o| {
         o.name() == name
             && match o.dtype() {
@@ -170,12 +175,22 @@ impl Decoder {
                 Some(config.text_hidden_size),
             )
             && has(session.inputs(), "encoder_attention_mask", i64_, None)
-            && has(session.inputs(), "use_cache_branch", TensorElementType::Bool, None)
+            && has(
+                session.inputs(),
+                "use_cache_branch",
+                TensorElementType::Bool,
+                None,
+            )
             && past_names
                 .iter()
                 .all(|n| has(session.inputs(), n, f32_, Some(config.head_dim)))
             && session.inputs().len() == 4 + past_names.len()
-            && has(session.outputs(), "logits", f32_, Some(config.codebook_size))
+            && has(
+                session.outputs(),
+                "logits",
+                f32_,
+                Some(config.codebook_size),
+            )
             && present_names
                 .iter()
                 .all(|n| has(session.outputs(), n, f32_, Some(config.head_dim)));
@@ -256,9 +271,10 @@ impl Decoder {
             // The cross-attention cache comes out of the first step only (the cached branch
             // passes it through); the self-attention cache grows every step.
             if !cache.started || name.contains(".decoder.") {
-                *slot = Some(outputs.remove(name.as_str()).ok_or_else(|| {
-                    ModelError::Run(format!("the decoder returned no {name}"))
-                })?);
+                *slot =
+                    Some(outputs.remove(name.as_str()).ok_or_else(|| {
+                        ModelError::Run(format!("the decoder returned no {name}"))
+                    })?);
             }
         }
         cache.started = true;
@@ -320,8 +336,8 @@ impl Codec {
 
     /// Codes of one channel: `codebooks` rows of frames.
     pub fn encode(&mut self, samples: &[f32]) -> Result<Vec<Vec<i64>>, ModelError> {
-        let input = Tensor::from_array(([1usize, 1, samples.len()], samples.to_vec()))
-            .map_err(run_err)?;
+        let input =
+            Tensor::from_array(([1usize, 1, samples.len()], samples.to_vec())).map_err(run_err)?;
         let outputs = self
             .encoder
             .run(ort::inputs!["input_values" => input])
@@ -343,11 +359,9 @@ impl Codec {
 
     /// Audio of one channel from its codes (`codebooks x frames`, row-major).
     pub fn decode(&mut self, codes: &[i64], num_frames: usize) -> Result<Vec<f32>, ModelError> {
-        let input = Tensor::from_array((
-            [1usize, 1, self.num_codebooks, num_frames],
-            codes.to_vec(),
-        ))
-        .map_err(run_err)?;
+        let input =
+            Tensor::from_array(([1usize, 1, self.num_codebooks, num_frames], codes.to_vec()))
+                .map_err(run_err)?;
         let outputs = self
             .decoder
             .run(ort::inputs!["audio_codes" => input])

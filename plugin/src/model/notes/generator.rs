@@ -207,10 +207,7 @@ impl NotesGenerator {
 /// `None` when the audio must be transcribed.
 fn choose_context(listen: Listen, request: &GenerationRequest) -> Option<ContextSource> {
     let num_midi = request.context_notes.len();
-    let audible = request
-        .context_audio
-        .iter()
-        .any(|s| s.abs() > SILENCE_PEAK);
+    let audible = request.context_audio.iter().any(|s| s.abs() > SILENCE_PEAK);
     match listen {
         Listen::Midi => Some(ContextSource::Midi(num_midi)),
         Listen::Auto if num_midi > 0 => Some(ContextSource::Midi(num_midi)),
@@ -390,7 +387,11 @@ impl Generator for NotesGenerator {
             Some(job) => match (&job.listening, &job.comp, &job.audio) {
                 (Some(l), _, _) => 0.2 * l.transcription.progress(),
                 (None, Some(comp), None) => {
-                    let base = if matches!(job.source, ContextSource::Audio(_)) { 0.2 } else { 0.0 };
+                    let base = if matches!(job.source, ContextSource::Audio(_)) {
+                        0.2
+                    } else {
+                        0.0
+                    };
                     base + (0.9 - base) * comp.progress()
                 }
                 (None, None, _) => 0.0,
