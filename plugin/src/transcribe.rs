@@ -529,4 +529,41 @@ mod tests {
             assert!((notes[0].duration_seconds - 30.0 / FRAMES_PER_SECOND).abs() < 1e-9);
         }
     }
+
+    mod robustness {
+        use super::*;
+        use crate::model::sampling::Rng;
+
+        #[test]
+        fn random_activations_of_any_length_give_sane_notes() {
+            let mut rng = Rng::new(42);
+            for num_frames in [0usize, 1, 2, 3, 7, 64, 300] {
+                let mut t = Transcription::new(vec![0.0; num_frames * HOP_SAMPLES]);
+                for v in t.frames.iter_mut().chain(t.onsets.iter_mut()) {
+                    *v = rng.next_f64() as f32;
+                }
+                t.next_window = t.num_windows();
+                let settings = NoteSettings::default();
+                let notes = t.notes(&settings);
+                let length = num_frames as f64 / FRAMES_PER_SECOND;
+                for pair in notes.windows(2) {
+                    assert!(pair[0].start_seconds <= pair[1].start_seconds);
+                }
+                for n in &notes {
+                    assert!((21..=108).contains(&n.pitch), "{n:?}");
+                    assert!((1..=127).contains(&n.velocity), "{n:?}");
+                    assert!(
+                        n.start_seconds >= 0.0
+                            && n.start_seconds + n.duration_seconds <= length + 1e-9,
+                        "{n:?}"
+                    );
+                    assert!(
+                        n.duration_seconds * FRAMES_PER_SECOND
+                            > settings.min_note_frames as f64 - 1e-9,
+                        "{n:?}"
+                    );
+                }
+            }
+        }
+    }
 }

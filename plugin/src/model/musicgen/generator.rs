@@ -495,3 +495,50 @@ impl Generator for MusicgenGenerator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    mod split_prompts {
+        use super::*;
+
+        #[test]
+        fn splits_on_bars_and_lines_and_drops_blanks() {
+            assert_eq!(
+                split_prompts(" lofi piano | jazz drums \n\n tape hiss |"),
+                vec!["lofi piano", "jazz drums", "tape hiss"]
+            );
+        }
+
+        #[test]
+        fn keeps_at_most_four_and_never_none() {
+            assert_eq!(split_prompts("a|b|c|d|e|f").len(), MAX_PROMPTS);
+            assert_eq!(split_prompts(""), vec![String::new()]);
+            assert_eq!(split_prompts(" | \n "), vec![String::new()]);
+        }
+    }
+
+    mod normalised_weights {
+        use super::*;
+
+        #[test]
+        fn sum_to_one_and_keep_their_ratios() {
+            let w = normalised_weights(2, &[0.75, 0.25, 1.0, 1.0]);
+            assert!(
+                (w[0] - 0.75).abs() < 1e-6 && (w[1] - 0.25).abs() < 1e-6,
+                "{w:?}"
+            );
+            let w = normalised_weights(3, &[1.0, 1.0]);
+            assert!(w.iter().all(|x| (x - 1.0 / 3.0).abs() < 1e-6), "{w:?}");
+        }
+
+        #[test]
+        fn negative_nan_and_all_zero_weights_are_survived() {
+            let w = normalised_weights(2, &[-1.0, f32::NAN]);
+            assert_eq!(w, vec![0.5, 0.5]);
+            let w = normalised_weights(2, &[0.0, 2.0]);
+            assert_eq!(w, vec![0.0, 1.0]);
+        }
+    }
+}
