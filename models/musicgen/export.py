@@ -138,6 +138,14 @@ def build_tiny(out: Path, stereo: bool, seed: int, small: bool = False) -> None:
         decoder.pad_token_id = decoder.bos_token_id = decoder.decoder_start_token_id = 2048
     config = MusicgenConfig.from_sub_models_config(text, audio, decoder)
     model = MusicgenForConditionalGeneration(config).eval()
+    # EnCodec's codebooks start as zeros (training fills them), which would make every frame
+    # encode to code 0 and decode to the same sound whatever its codes: give them random entries
+    # so the audio depends on the codes and an audio prompt on the audio.
+    with torch.no_grad():
+        for layer in model.audio_encoder.quantizer.layers:
+            layer.codebook.embed.normal_()
+            layer.codebook.embed_avg.copy_(layer.codebook.embed)
+            layer.codebook.cluster_size.fill_(1.0)
     gen = model.generation_config
     gen.decoder_start_token_id = decoder.pad_token_id
     gen.pad_token_id = decoder.pad_token_id
