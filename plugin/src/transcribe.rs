@@ -11,8 +11,7 @@
 //! Worker thread; allocates; not real-time safe.
 
 use crate::model::error::ModelError;
-use crate::model::session::{describe_signature, open_session};
-use ort::session::Session;
+use crate::model::session::{describe_signature, shared_session, SharedSession};
 use ort::value::Tensor;
 use std::path::{Path, PathBuf};
 
@@ -85,7 +84,7 @@ pub struct HeardNote {
 
 /// The acoustic model's session. One per process is enough: jobs take turns.
 pub struct Transcriber {
-    session: Session,
+    session: SharedSession,
     path: PathBuf,
     window: Vec<f32>,
 }
@@ -93,7 +92,8 @@ pub struct Transcriber {
 impl Transcriber {
     /// Opens the graph and checks its signature.
     pub fn open(env: &ort::environment::Environment, path: &Path) -> Result<Self, ModelError> {
-        let session = open_session(env, path)?;
+        let shared = shared_session(env, path)?;
+        let session = shared.lock();
         let has_input = session.inputs().iter().any(|i| i.name() == INPUT_NAME);
         let has_outputs = [FRAMES_OUTPUT, ONSETS_OUTPUT]
             .iter()
@@ -108,8 +108,9 @@ impl Transcriber {
                 found: describe_signature(&session),
             });
         }
+        drop(session);
         Ok(Self {
-            session,
+            session: shared,
             path: path.to_path_buf(),
             window: vec![0.0; WINDOW_SAMPLES],
         })
@@ -135,8 +136,8 @@ impl Transcriber {
         let run_err = |err: ort::Error| ModelError::Run(format!("transcriber: {err}"));
         let input = Tensor::from_array(([1usize, WINDOW_SAMPLES, 1], self.window.clone()))
             .map_err(run_err)?;
-        let outputs = self
-            .session
+        let mut session = self.session.lock();
+        let outputs = session
             .run(ort::inputs![INPUT_NAME => input])
             .map_err(run_err)?;
         let take = |name: &str, into: &mut [f32]| -> Result<(), ModelError> {

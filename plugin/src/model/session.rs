@@ -52,3 +52,53 @@ pub fn describe_signature(session: &Session) -> String {
         outputs.join(", ")
     )
 }
+
+/// A session several plugin instances share: one per model file in the process, so ten
+/// instances of a 1.7 GB MusicGen decoder hold it once. Runs take turns on the lock; each
+/// instance keeps its own per-job state (caches, sequences) outside the session.
+pub type SharedSession = std::sync::Arc<parking_lot::Mutex<Session>>;
+
+/// Which file a cached session was made from: its canonical path, size and modification time,
+/// so a file replaced on disk opens a new session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SessionKey {
+    path: std::path::PathBuf,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+/// Sessions alive in the process, weakly held: a session is freed when its last user drops it.
+static SESSIONS: parking_lot::Mutex<
+    Option<std::collections::HashMap<SessionKey, std::sync::Weak<parking_lot::Mutex<Session>>>>,
+> = parking_lot::Mutex::new(None);
+
+/// The process's session for the graph in `path`, opened with [`open_session`] if no instance
+/// holds one. Worker thread; not real-time safe (may load a graph).
+pub fn shared_session(
+    env: &ort::environment::Environment,
+    path: &Path,
+) -> Result<SharedSession, ModelError> {
+    let meta = std::fs::metadata(path).map_err(|_| ModelError::MissingFile(path.to_path_buf()))?;
+    let key = SessionKey {
+        path: path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    };
+    // Held while opening, so two instances loading the same model at once open it once.
+    let mut sessions = SESSIONS.lock();
+    let map = sessions.get_or_insert_with(Default::default);
+    map.retain(|_, weak| weak.strong_count() > 0);
+    if let Some(session) = map.get(&key).and_then(std::sync::Weak::upgrade) {
+        return Ok(session);
+    }
+    let session = std::sync::Arc::new(parking_lot::Mutex::new(open_session(env, path)?));
+    map.insert(key, std::sync::Arc::downgrade(&session));
+    Ok(session)
+}
+
+/// Sessions currently alive in the process (diagnostics and tests).
+pub fn num_shared_sessions() -> usize {
+    SESSIONS.lock().as_ref().map_or(0, |map| {
+        map.values().filter(|weak| weak.strong_count() > 0).count()
+    })
+}

@@ -9,8 +9,7 @@
 use super::error::ModelError;
 use super::generator::{GenerationRequest, Generator, ModelInfo, Step};
 use super::manifest::Manifest;
-use super::session::{describe_signature, open_session};
-use ort::session::Session;
+use super::session::{describe_signature, shared_session, SharedSession};
 use ort::value::{Tensor, TensorElementType, ValueType};
 use std::path::PathBuf;
 
@@ -19,7 +18,7 @@ pub const FAMILY: &str = "tone-test";
 
 pub struct ToneTest {
     info: ModelInfo,
-    session: Session,
+    session: SharedSession,
     graph_path: PathBuf,
     frames_per_step: usize,
     step_idx: i64,
@@ -49,7 +48,8 @@ impl ToneTest {
                 ),
             });
         }
-        let session = open_session(env, &graph_path)?;
+        let shared = shared_session(env, &graph_path)?;
+        let session = shared.lock();
         let expected = "inputs [step: int64], outputs [audio: float32]";
         let inputs_ok = session.inputs().len() == 1
             && session.inputs()[0].name() == "step"
@@ -77,6 +77,7 @@ impl ToneTest {
                 found: describe_signature(&session),
             });
         }
+        drop(session);
         Ok(Self {
             info: ModelInfo {
                 family: FAMILY.into(),
@@ -85,7 +86,7 @@ impl ToneTest {
                 sample_rate_hz: manifest.sample_rate_hz,
                 num_channels: manifest.num_channels as usize,
             },
-            session,
+            session: shared,
             graph_path,
             frames_per_step: frames_per_step as usize,
             step_idx: 0,
@@ -119,8 +120,8 @@ impl Generator for ToneTest {
         }
         let run_err = |err: ort::Error| ModelError::Run(err.to_string());
         let input = Tensor::from_array(([1usize], vec![self.step_idx])).map_err(run_err)?;
-        let outputs = self
-            .session
+        let mut session = self.session.lock();
+        let outputs = session
             .run(ort::inputs!["step" => input])
             .map_err(run_err)?;
         let (shape, data) = outputs["audio"]

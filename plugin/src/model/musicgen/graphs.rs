@@ -5,7 +5,7 @@
 
 use super::config::MusicgenConfig;
 use crate::model::error::ModelError;
-use crate::model::session::{describe_signature, open_session};
+use crate::model::session::{describe_signature, shared_session, SharedSession};
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 use std::borrow::Cow;
@@ -48,7 +48,7 @@ fn wrong(path: &Path, session: &Session, expected: String) -> ModelError {
 
 /// The T5 encoder: token ids to hidden states.
 pub struct TextEncoder {
-    session: Session,
+    session: SharedSession,
     hidden_size: usize,
 }
 
@@ -58,7 +58,8 @@ impl TextEncoder {
         path: &Path,
         config: &MusicgenConfig,
     ) -> Result<Self, ModelError> {
-        let session = open_session(env, path)?;
+        let shared = shared_session(env, path)?;
+        let session = shared.lock();
         let i64_ = TensorElementType::Int64;
         let ok = has(session.inputs(), "input_ids", i64_, None)
             && has(session.inputs(), "attention_mask", i64_, None)
@@ -78,8 +79,9 @@ impl TextEncoder {
                 ),
             ));
         }
+        drop(session);
         Ok(Self {
-            session,
+            session: shared,
             hidden_size: config.text_hidden_size,
         })
     }
@@ -89,8 +91,8 @@ impl TextEncoder {
         let n = ids.len();
         let input_ids = Tensor::from_array(([1usize, n], ids.to_vec())).map_err(run_err)?;
         let mask = Tensor::from_array(([1usize, n], vec![1i64; n])).map_err(run_err)?;
-        let outputs = self
-            .session
+        let mut session = self.session.lock();
+        let outputs = session
             .run(ort::inputs!["input_ids" => input_ids, "attention_mask" => mask])
             .map_err(run_err)?;
         let (shape, values) = outputs["last_hidden_state"]
@@ -107,7 +109,7 @@ impl TextEncoder {
 
 /// The merged decoder and its input and output names.
 pub struct Decoder {
-    session: Session,
+    session: SharedSession,
     path: PathBuf,
     config: MusicgenConfig,
     /// `past_key_values.{layer}.{decoder|encoder}.{key|value}`, in the order of `present_names`.
@@ -129,7 +131,8 @@ impl Decoder {
         path: &Path,
         config: &MusicgenConfig,
     ) -> Result<Self, ModelError> {
-        let session = open_session(env, path)?;
+        let shared = shared_session(env, path)?;
+        let session = shared.lock();
         let f32_ = TensorElementType::Float32;
         let i64_ = TensorElementType::Int64;
         let half = session.inputs().iter().any(|i| {
@@ -197,8 +200,9 @@ impl Decoder {
         if !ok {
             return Err(wrong(path, &session, expected));
         }
+        drop(session);
         Ok(Self {
-            session,
+            session: shared,
             path: path.to_path_buf(),
             config: *config,
             past_names,
@@ -244,7 +248,8 @@ impl Decoder {
             };
             inputs.push((name.as_str().into(), value));
         }
-        let mut outputs = self.session.run(inputs).map_err(run_err)?;
+        let mut session = self.session.lock();
+        let mut outputs = session.run(inputs).map_err(run_err)?;
         {
             let (shape, values) = outputs["logits"]
                 .try_extract_tensor::<f32>()
@@ -293,8 +298,8 @@ fn mask_batch(mask: &DynValue) -> Result<usize, ModelError> {
 
 /// EnCodec: one channel of audio to codes and back.
 pub struct Codec {
-    encoder: Session,
-    decoder: Session,
+    encoder: SharedSession,
+    decoder: SharedSession,
     num_codebooks: usize,
 }
 
@@ -305,7 +310,8 @@ impl Codec {
         decoder_path: &Path,
         config: &MusicgenConfig,
     ) -> Result<Self, ModelError> {
-        let encoder = open_session(env, encoder_path)?;
+        let shared_encoder = shared_session(env, encoder_path)?;
+        let encoder = shared_encoder.lock();
         let f32_ = TensorElementType::Float32;
         let i64_ = TensorElementType::Int64;
         if !(has(encoder.inputs(), "input_values", f32_, None)
@@ -317,7 +323,9 @@ impl Codec {
                 "EnCodec's encoder: inputs [input_values: float32[batch, 1, samples]], outputs [audio_codes: int64[batch, codebooks, frames]]".into(),
             ));
         }
-        let decoder = open_session(env, decoder_path)?;
+        drop(encoder);
+        let shared_decoder = shared_session(env, decoder_path)?;
+        let decoder = shared_decoder.lock();
         if !(has(decoder.inputs(), "audio_codes", i64_, None)
             && has(decoder.outputs(), "audio_values", f32_, None))
         {
@@ -327,9 +335,10 @@ impl Codec {
                 "EnCodec's decoder: inputs [audio_codes: int64[1, batch, codebooks, frames]], outputs [audio_values: float32[batch, 1, samples]]".into(),
             ));
         }
+        drop(decoder);
         Ok(Self {
-            encoder,
-            decoder,
+            encoder: shared_encoder,
+            decoder: shared_decoder,
             num_codebooks: config.codebooks_per_channel(),
         })
     }
@@ -338,8 +347,8 @@ impl Codec {
     pub fn encode(&mut self, samples: &[f32]) -> Result<Vec<Vec<i64>>, ModelError> {
         let input =
             Tensor::from_array(([1usize, 1, samples.len()], samples.to_vec())).map_err(run_err)?;
-        let outputs = self
-            .encoder
+        let mut encoder = self.encoder.lock();
+        let outputs = encoder
             .run(ort::inputs!["input_values" => input])
             .map_err(run_err)?;
         let (shape, codes) = outputs["audio_codes"]
@@ -362,8 +371,8 @@ impl Codec {
         let input =
             Tensor::from_array(([1usize, 1, self.num_codebooks, num_frames], codes.to_vec()))
                 .map_err(run_err)?;
-        let outputs = self
-            .decoder
+        let mut decoder = self.decoder.lock();
+        let outputs = decoder
             .run(ort::inputs!["audio_codes" => input])
             .map_err(run_err)?;
         let (_, audio) = outputs["audio_values"]

@@ -3,8 +3,7 @@
 //! next call, never copied. Worker thread; not real-time safe.
 
 use crate::model::error::ModelError;
-use crate::model::session::{describe_signature, open_session};
-use ort::session::Session;
+use crate::model::session::{describe_signature, shared_session, SharedSession};
 use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 use std::path::{Path, PathBuf};
 
@@ -54,7 +53,7 @@ impl DecoderShape {
 
 /// A decoder session and its running cache.
 pub struct NotesDecoder {
-    session: Session,
+    session: SharedSession,
     shape: DecoderShape,
     path: PathBuf,
     /// The cache from the last call (`present`), or `None` before the first.
@@ -71,7 +70,8 @@ impl NotesDecoder {
         path: &Path,
         shape: DecoderShape,
     ) -> Result<Self, ModelError> {
-        let session = open_session(env, path)?;
+        let shared = shared_session(env, path)?;
+        let session = shared.lock();
         let has = |outlets: &[ort::value::Outlet], name: &str, ty: TensorElementType| {
             outlets.iter().any(|o| {
                 o.name() == name && matches!(o.dtype(), ValueType::Tensor { ty: t, .. } if *t == ty)
@@ -96,8 +96,9 @@ impl NotesDecoder {
                 found: describe_signature(&session),
             });
         }
+        drop(session);
         Ok(Self {
-            session,
+            session: shared,
             shape,
             path: path.to_path_buf(),
             past: None,
@@ -157,8 +158,8 @@ impl NotesDecoder {
                 &empty_past
             }
         };
-        let mut outputs = self
-            .session
+        let mut session = self.session.lock();
+        let mut outputs = session
             .run(
                 ort::inputs!["input_ids" => input_ids, "past" => past, "position_offset" => offset],
             )
