@@ -80,6 +80,16 @@ fn main() {
         }
     }
     let total = started.elapsed().as_secs_f64();
+    // With CONTINUO_BENCH_PROFILE set: how the step time grows with the sequence (the KV cache).
+    if std::env::var_os("CONTINUO_BENCH_PROFILE").is_some() {
+        for a in (0..steps.len()).step_by(100) {
+            let chunk = steps[a..(a + 100).min(steps.len())].to_vec();
+            eprintln!(
+                "steps {a}..: median {:.1} ms",
+                median(chunk).as_secs_f64() * 1e3
+            );
+        }
+    }
     let step = median(steps[1..].to_vec()).as_secs_f64();
     let bandwidth = copy_bandwidth();
     let floor = decoder_bytes / bandwidth;

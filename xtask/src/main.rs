@@ -674,6 +674,9 @@ fn export_musicgen(root: &Path, args: &[String]) -> Result<()> {
         .args(args))
 }
 
+/// Alternating runs of each loop in `bench-musicgen`.
+const BENCH_ROUNDS: usize = 3;
+
 /// Builds (once) a random model with musicgen-small's dimensions, then times Continuo's decoder
 /// loop and the plain Python onnxruntime loop on it, one thread each, and the memory floor.
 fn bench_musicgen(root: &Path) -> Result<()> {
@@ -690,49 +693,70 @@ fn bench_musicgen(root: &Path) -> Result<()> {
             .args(["--small-random", "--out"])
             .arg(&model))?;
     }
-    let rust = Command::new("cargo")
-        .current_dir(root)
-        .env("CONTINUO_ORT_LIBRARY", &lib)
-        .env("CONTINUO_BENCH_MUSICGEN", &model)
-        .args(["bench", "-p", "continuo", "--bench", "musicgen_steps"])
-        .output()
-        .context("running the Rust bench")?;
-    let rust_out = String::from_utf8_lossy(&rust.stdout).to_string();
-    print!("{rust_out}");
-    if !rust.status.success() {
-        eprint!("{}", String::from_utf8_lossy(&rust.stderr));
-        bail!("the Rust bench failed");
-    }
-    let python = Command::new(&py)
-        .arg(root.join("models/musicgen/ort_loop.py"))
-        .arg("--bench")
-        .arg(&model)
-        .output()
-        .context("running the Python loop")?;
-    let python_out = String::from_utf8_lossy(&python.stdout).to_string();
-    print!("{python_out}");
-    if !python.status.success() {
-        eprint!("{}", String::from_utf8_lossy(&python.stderr));
-        bail!("the Python loop failed");
-    }
+    // The machine's noise (several percent from run to run) is as large as the difference
+    // between the two loops, so each runs three times, alternating, and the medians are compared.
     let value = |text: &str, key: &str| -> Option<f64> {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("RESULT {key}=")))
             .and_then(|v| v.trim().parse().ok())
     };
-    let (Some(rust_ms), Some(python_ms), Some(floor_ms)) = (
-        value(&rust_out, "rust_step_ms"),
-        value(&python_out, "python_step_ms"),
-        value(&rust_out, "floor_ms"),
-    ) else {
-        bail!("a bench printed no RESULT line");
+    let (mut rust_ms, mut python_ms, mut floor_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=BENCH_ROUNDS {
+        println!("round {round} of {BENCH_ROUNDS}");
+        let rust = Command::new("cargo")
+            .current_dir(root)
+            .env("CONTINUO_ORT_LIBRARY", &lib)
+            .env("CONTINUO_BENCH_MUSICGEN", &model)
+            .args(["bench", "-q", "-p", "continuo", "--bench", "musicgen_steps"])
+            .output()
+            .context("running the Rust bench")?;
+        let rust_out = String::from_utf8_lossy(&rust.stdout).to_string();
+        print!("{rust_out}");
+        if !rust.status.success() {
+            eprint!("{}", String::from_utf8_lossy(&rust.stderr));
+            bail!("the Rust bench failed");
+        }
+        let python = Command::new(&py)
+            .arg(root.join("models/musicgen/ort_loop.py"))
+            .arg("--bench")
+            .arg(&model)
+            .output()
+            .context("running the Python loop")?;
+        let python_out = String::from_utf8_lossy(&python.stdout).to_string();
+        print!("{python_out}");
+        if !python.status.success() {
+            eprint!("{}", String::from_utf8_lossy(&python.stderr));
+            bail!("the Python loop failed");
+        }
+        let (Some(r), Some(p), Some(f)) = (
+            value(&rust_out, "rust_step_ms"),
+            value(&python_out, "python_step_ms"),
+            value(&rust_out, "floor_ms"),
+        ) else {
+            bail!("a bench printed no RESULT line");
+        };
+        rust_ms.push(r);
+        python_ms.push(p);
+        floor_ms.push(f);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
     };
+    let range = |v: &[f64]| format!("{:.1}-{:.1}", v[0], v[v.len() - 1]);
+    let (r, p, f) = (
+        median(&mut rust_ms),
+        median(&mut python_ms),
+        median(&mut floor_ms),
+    );
     println!(
-        "\nsummary, one thread, guidance (batch 2), same graphs:\n  Continuo      {rust_ms:8.1} ms/step  {:6.2} steps/s\n  Python loop   {python_ms:8.1} ms/step  {:6.2} steps/s  (Continuo is {:.2}x faster)\n  memory floor  {floor_ms:8.1} ms/step  (Continuo is {:.2}x the floor)",
-        1e3 / rust_ms,
-        1e3 / python_ms,
-        python_ms / rust_ms,
-        rust_ms / floor_ms
+        "\nsummary, one thread, guidance (batch 2), same graphs, median of {BENCH_ROUNDS} alternating runs (range):\n  Continuo      {r:8.1} ms/step  {:6.2} steps/s  ({} ms)\n  Python loop   {p:8.1} ms/step  {:6.2} steps/s  ({} ms)  Continuo is {:.3}x as fast\n  memory floor  {f:8.1} ms/step  Continuo is {:.2}x the floor",
+        1e3 / r,
+        range(&rust_ms),
+        1e3 / p,
+        range(&python_ms),
+        p / r,
+        r / f
     );
     Ok(())
 }
