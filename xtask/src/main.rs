@@ -143,52 +143,30 @@ fn setup(root: &Path) -> Result<PathBuf> {
     if notices_present && lib.is_file() && sha256_file(&lib)? == ORT_LIBRARY_SHA256 {
         return Ok(lib);
     }
-    let downloads = root.join(".cache").join("downloads");
-    fs::create_dir_all(&downloads)?;
-    let wheel = downloads.join(ORT_WHEEL);
-    if !wheel.is_file() || sha256_file(&wheel)? != ORT_WHEEL_SHA256 {
-        run(Command::new(python())
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--python-version",
-                "3.11",
-                "--platform",
-                "manylinux_2_28_x86_64",
-                "--implementation",
-                "cp",
-                &format!("onnxruntime=={ORT_VERSION}"),
-                "-d",
-            ])
-            .arg(&downloads))
-        .context("fetching the ONNX Runtime wheel from PyPI (needs Python 3 with pip)")?;
-    }
-    let found = sha256_file(&wheel)?;
-    if found != ORT_WHEEL_SHA256 {
-        bail!(
-            "{} has sha256 {found}, expected {ORT_WHEEL_SHA256}: refusing to use it",
-            wheel.display()
-        );
-    }
+    // Fixed Python and platform tags, so every machine fetches the same file.
+    let wheel = fetch_wheel(
+        root,
+        &[
+            "--python-version",
+            "3.11",
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--implementation",
+            "cp",
+        ],
+        &format!("onnxruntime=={ORT_VERSION}"),
+        ORT_WHEEL,
+        ORT_WHEEL_SHA256,
+    )?;
     fs::create_dir_all(&cache)?;
-    let mut archive = zip::ZipArchive::new(fs::File::open(&wheel)?)?;
-    let mut extract = |name: &str, dest: &Path| -> Result<()> {
-        let mut entry = archive
-            .by_name(name)
-            .with_context(|| format!("{name} is not in the wheel"))?;
-        let tmp = dest.with_extension("part");
-        let mut out = fs::File::create(&tmp)?;
-        std::io::copy(&mut entry, &mut out)?;
-        fs::rename(&tmp, dest)?;
-        Ok(())
-    };
-    extract(&format!("onnxruntime/capi/{ORT_LIBRARY}"), &lib)?;
-    for (name, dest) in ORT_NOTICES {
-        extract(name, &cache.join(dest))?;
-    }
+    let library_entry = format!("onnxruntime/capi/{ORT_LIBRARY}");
+    let mut entries = vec![(library_entry.as_str(), lib.clone())];
+    entries.extend(
+        ORT_NOTICES
+            .iter()
+            .map(|(name, dest)| (*name, cache.join(dest))),
+    );
+    extract_from_wheel(&wheel, &entries)?;
     let found = sha256_file(&lib)?;
     if found != ORT_LIBRARY_SHA256 {
         bail!(
@@ -200,15 +178,22 @@ fn setup(root: &Path) -> Result<PathBuf> {
     Ok(lib)
 }
 
-/// Fetches a pure-Python wheel from PyPI into `.cache/downloads` unless it is there with the
-/// expected checksum.
-fn fetch_wheel(root: &Path, requirement: &str, wheel_name: &str, sha256: &str) -> Result<PathBuf> {
+/// Fetches a wheel from PyPI into `.cache/downloads` unless it is there with the expected
+/// checksum; `pip_args` pin the platform tags of a binary wheel.
+fn fetch_wheel(
+    root: &Path,
+    pip_args: &[&str],
+    requirement: &str,
+    wheel_name: &str,
+    sha256: &str,
+) -> Result<PathBuf> {
     let downloads = root.join(".cache").join("downloads");
     fs::create_dir_all(&downloads)?;
     let wheel = downloads.join(wheel_name);
     if !wheel.is_file() || sha256_file(&wheel)? != sha256 {
         run(Command::new(python())
             .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+            .args(pip_args)
             .arg(requirement)
             .arg("-d")
             .arg(&downloads))
@@ -224,6 +209,21 @@ fn fetch_wheel(root: &Path, requirement: &str, wheel_name: &str, sha256: &str) -
     Ok(wheel)
 }
 
+/// Copies entries of a wheel (a zip) to their destinations, each through a `.part` file.
+fn extract_from_wheel<D: AsRef<Path>>(wheel: &Path, entries: &[(&str, D)]) -> Result<()> {
+    let mut archive = zip::ZipArchive::new(fs::File::open(wheel)?)?;
+    for (name, dest) in entries {
+        let dest = dest.as_ref();
+        let mut entry = archive
+            .by_name(name)
+            .with_context(|| format!("{name} is not in {}", wheel.display()))?;
+        let tmp = dest.with_extension("part");
+        std::io::copy(&mut entry, &mut fs::File::create(&tmp)?)?;
+        fs::rename(&tmp, dest)?;
+    }
+    Ok(())
+}
+
 /// Makes sure `models/transcriber/` holds Basic Pitch's `nmp.onnx` with its licence and notice,
 /// taken from the PyPI wheel. Returns the model's path.
 fn setup_transcriber(root: &Path) -> Result<PathBuf> {
@@ -235,21 +235,17 @@ fn setup_transcriber(root: &Path) -> Result<PathBuf> {
     }
     let wheel = fetch_wheel(
         root,
+        &[],
         &format!("basic-pitch=={BASIC_PITCH_VERSION}"),
         BASIC_PITCH_WHEEL,
         BASIC_PITCH_WHEEL_SHA256,
     )?;
     fs::create_dir_all(&dir)?;
-    let mut archive = zip::ZipArchive::new(fs::File::open(&wheel)?)?;
-    for (name, dest) in BASIC_PITCH_FILES {
-        let mut entry = archive
-            .by_name(name)
-            .with_context(|| format!("{name} is not in the wheel"))?;
-        let dest = dir.join(dest);
-        let tmp = dest.with_extension("part");
-        std::io::copy(&mut entry, &mut fs::File::create(&tmp)?)?;
-        fs::rename(&tmp, &dest)?;
-    }
+    let entries: Vec<_> = BASIC_PITCH_FILES
+        .iter()
+        .map(|(name, dest)| (*name, dir.join(dest)))
+        .collect();
+    extract_from_wheel(&wheel, &entries)?;
     let found = sha256_file(&model)?;
     if found != BASIC_PITCH_MODEL_SHA256 {
         bail!(
@@ -435,21 +431,27 @@ fn install(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The Python environment for model scripts and host tests, made once and refreshed when the
-/// requirements change.
+/// The Python environment for model scripts and host tests.
 fn venv(root: &Path) -> Result<PathBuf> {
-    let venv = root.join(".venv");
+    python_env(
+        &root.join(".venv"),
+        &root.join("tests").join("host").join("requirements.txt"),
+    )
+}
+
+/// A virtual environment at `venv` with `requirements` installed, made once and refreshed when
+/// the requirements change. Returns its Python.
+fn python_env(venv: &Path, requirements: &Path) -> Result<PathBuf> {
     let py = venv.join("bin").join("python");
     if !py.is_file() {
-        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(python()).args(["-m", "venv"]).arg(venv))?;
     }
-    let requirements = root.join("tests").join("host").join("requirements.txt");
-    let wanted = sha256_file(&requirements)?;
+    let wanted = sha256_file(requirements)?;
     let stamp = venv.join("continuo-requirements.sha256");
     if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         run(Command::new(&py)
             .args(["-m", "pip", "install", "--quiet", "-r"])
-            .arg(&requirements))?;
+            .arg(requirements))?;
         fs::write(&stamp, &wanted)?;
     }
     Ok(py)
@@ -644,24 +646,13 @@ fn bench(root: &Path) -> Result<()> {
 /// The exporter's Python environment (torch, transformers, optimum), made once and refreshed when
 /// its requirements change. Only the MusicGen commands need it; the plugin never does.
 fn musicgen_venv(root: &Path) -> Result<PathBuf> {
-    let venv = root.join(".venv-musicgen");
-    let py = venv.join("bin").join("python");
-    if !py.is_file() {
-        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-    }
-    let requirements = root
-        .join("models")
-        .join("musicgen")
-        .join("requirements.txt");
-    let wanted = sha256_file(&requirements)?;
-    let stamp = venv.join("continuo-requirements.sha256");
-    if fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-        run(Command::new(&py)
-            .args(["-m", "pip", "install", "--quiet", "-r"])
-            .arg(&requirements))?;
-        fs::write(&stamp, &wanted)?;
-    }
-    Ok(py)
+    python_env(
+        &root.join(".venv-musicgen"),
+        &root
+            .join("models")
+            .join("musicgen")
+            .join("requirements.txt"),
+    )
 }
 
 fn export_musicgen(root: &Path, args: &[String]) -> Result<()> {
