@@ -28,6 +28,26 @@ pub struct BeatNote {
     pub velocity: u8,
 }
 
+impl BeatNote {
+    /// `notes` timed in seconds, at `tempo_bpm`, placed from `offset_beats`.
+    pub fn from_seconds(
+        notes: &[crate::model::TakeNote],
+        tempo_bpm: f64,
+        offset_beats: f64,
+    ) -> Vec<BeatNote> {
+        let beats_per_second = tempo_bpm / 60.0;
+        notes
+            .iter()
+            .map(|n| BeatNote {
+                start_beats: offset_beats + n.start_seconds * beats_per_second,
+                duration_beats: n.duration_seconds * beats_per_second,
+                pitch: n.pitch,
+                velocity: n.velocity,
+            })
+            .collect()
+    }
+}
+
 /// Every note of every track, sorted by start. Unmatched note-ons end at the file's last event.
 pub fn read_notes(path: &Path) -> Result<Vec<BeatNote>, MidiFileError> {
     let shown = path.display().to_string();

@@ -331,19 +331,11 @@ fn run(args: Args) -> Result<(), String> {
     write_wav(&args.out, rate, &out)?;
     let input_beats = input_frames as f64 / frames_per_beat;
     let beats_per_bar = args.time_sig.0 as f64 * 4.0 / args.time_sig.1 as f64;
-    let beats_per_second = args.bpm / 60.0;
-    let continuation: Vec<BeatNote> = renderer
-        .shared
-        .last_take_notes
-        .lock()
-        .iter()
-        .map(|n| BeatNote {
-            start_beats: input_beats + n.start_seconds * beats_per_second,
-            duration_beats: n.duration_seconds * beats_per_second,
-            pitch: n.pitch,
-            velocity: n.velocity,
-        })
-        .collect();
+    let continuation = BeatNote::from_seconds(
+        &renderer.shared.last_take_notes.lock(),
+        args.bpm,
+        input_beats,
+    );
     // A WAV's notes are the ones the transcriber heard in the context (the last --context-bars
     // bars of the input).
     let status_message = renderer.shared.text.lock().message.clone();
@@ -351,18 +343,11 @@ fn run(args: Args) -> Result<(), String> {
     let context_start_beats = (input_beats - args.context_bars as f64 * beats_per_bar).max(0.0);
     let riff: Vec<BeatNote> = match &midi_input {
         Some(notes) => notes.clone(),
-        None => renderer
-            .shared
-            .last_heard_notes
-            .lock()
-            .iter()
-            .map(|n| BeatNote {
-                start_beats: context_start_beats + n.start_seconds * beats_per_second,
-                duration_beats: n.duration_seconds * beats_per_second,
-                pitch: n.pitch,
-                velocity: n.velocity,
-            })
-            .collect(),
+        None => BeatNote::from_seconds(
+            &renderer.shared.last_heard_notes.lock(),
+            args.bpm,
+            context_start_beats,
+        ),
     };
     let input_track = if midi_input.is_some() {
         "input"

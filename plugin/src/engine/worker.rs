@@ -569,16 +569,7 @@ impl Worker {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let path = dir.join(format!("continuo-take-seed{}-{stamp}.mid", take.seed));
-        let beats_per_second = take.tempo_bpm / 60.0;
-        let beat_notes: Vec<crate::midi_file::BeatNote> = notes
-            .iter()
-            .map(|n| crate::midi_file::BeatNote {
-                start_beats: n.start_seconds * beats_per_second,
-                duration_beats: n.duration_seconds * beats_per_second,
-                pitch: n.pitch,
-                velocity: n.velocity,
-            })
-            .collect();
+        let beat_notes = crate::midi_file::BeatNote::from_seconds(&notes, take.tempo_bpm, 0.0);
         crate::midi_file::write_notes(&path, take.tempo_bpm, &[("continuo take", &beat_notes)])
             .map_err(|e| format!("Could not save the take: {e}"))?;
         Ok(path)

@@ -216,6 +216,19 @@ fn choose_context(listen: Listen, request: &GenerationRequest) -> Option<Context
     }
 }
 
+/// Notes on the 16th grid as notes in seconds (MIDI out, export, the panel).
+fn in_seconds(notes: &[Note], seconds_per_16th: f64) -> Vec<crate::model::TakeNote> {
+    notes
+        .iter()
+        .map(|n| crate::model::TakeNote {
+            start_seconds: n.start_16ths as f64 * seconds_per_16th,
+            duration_seconds: n.duration_16ths as f64 * seconds_per_16th,
+            pitch: n.pitch.clamp(0, 127) as u8,
+            velocity: n.velocity.clamp(1, 127) as u8,
+        })
+        .collect()
+}
+
 fn heard_to_context(notes: &[transcribe::HeardNote], tempo_bpm: f64) -> Vec<Note> {
     let beats_per_second = tempo_bpm / 60.0;
     notes
@@ -369,15 +382,7 @@ impl Generator for NotesGenerator {
         let Some(job) = self.job.as_ref().filter(|j| j.audio.is_some()) else {
             return Vec::new();
         };
-        self.last_notes
-            .iter()
-            .map(|n| crate::model::TakeNote {
-                start_seconds: n.start_16ths as f64 * job.seconds_per_16th,
-                duration_seconds: n.duration_16ths as f64 * job.seconds_per_16th,
-                pitch: n.pitch.clamp(0, 127) as u8,
-                velocity: n.velocity.clamp(1, 127) as u8,
-            })
-            .collect()
+        in_seconds(&self.last_notes, job.seconds_per_16th)
     }
 
     fn progress(&self) -> f32 {
@@ -409,16 +414,7 @@ impl Generator for NotesGenerator {
         if !matches!(job.source, ContextSource::Audio(_)) || job.listening.is_some() {
             return Vec::new();
         }
-        job.request
-            .context_notes
-            .iter()
-            .map(|n| crate::model::TakeNote {
-                start_seconds: n.start_16ths as f64 * job.seconds_per_16th,
-                duration_seconds: n.duration_16ths as f64 * job.seconds_per_16th,
-                pitch: n.pitch.clamp(0, 127) as u8,
-                velocity: n.velocity.clamp(1, 127) as u8,
-            })
-            .collect()
+        in_seconds(&job.request.context_notes, job.seconds_per_16th)
     }
 
     fn context_report(&self) -> Option<String> {
