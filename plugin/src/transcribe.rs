@@ -12,7 +12,7 @@
 
 use crate::model::error::ModelError;
 use crate::model::session::{describe_signature, shared_session, SharedSession};
-use ort::value::Tensor;
+use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
 
 /// The rate the acoustic model reads, in Hz.
@@ -134,7 +134,7 @@ impl Transcriber {
             };
         }
         let run_err = |err: ort::Error| ModelError::Run(format!("transcriber: {err}"));
-        let input = Tensor::from_array(([1usize, WINDOW_SAMPLES, 1], self.window.clone()))
+        let input = TensorRef::from_array_view(([1usize, WINDOW_SAMPLES, 1], &self.window[..]))
             .map_err(run_err)?;
         let mut session = self.session.lock();
         let outputs = session

@@ -7,7 +7,7 @@ use super::config::MusicgenConfig;
 use crate::model::error::ModelError;
 use crate::model::session::{describe_signature, shared_session, SharedSession};
 use ort::session::{Session, SessionInputValue};
-use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
+use ort::value::{DynValue, Tensor, TensorElementType, TensorRef, ValueType};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
@@ -224,14 +224,19 @@ impl Decoder {
         let batch = mask_batch(mask)?;
         let num_rows = batch * self.config.num_codebooks;
         debug_assert_eq!(ids.len(), num_rows * seq_len);
-        let input_ids = Tensor::from_array(([num_rows, seq_len], ids.to_vec())).map_err(run_err)?;
+        let input_ids = TensorRef::from_array_view(([num_rows, seq_len], ids)).map_err(run_err)?;
         let use_cache = Tensor::from_array(([1usize], vec![cache.started])).map_err(run_err)?;
-        let empty = Tensor::<f32>::from_array((
-            [batch, self.config.num_heads, 0, self.config.head_dim],
-            Vec::<f32>::new(),
-        ))
-        .map_err(run_err)?
-        .into_dyn();
+        // The first step's past is empty; later steps feed the cache.
+        let empty = if cache.started {
+            None
+        } else {
+            let shape = [batch, self.config.num_heads, 0, self.config.head_dim];
+            Some(
+                Tensor::<f32>::from_array((shape, Vec::<f32>::new()))
+                    .map_err(run_err)?
+                    .into_dyn(),
+            )
+        };
         if cache.values.len() != self.past_names.len() {
             cache.values = (0..self.past_names.len()).map(|_| None).collect();
         }
@@ -242,9 +247,12 @@ impl Decoder {
         inputs.push(("encoder_attention_mask".into(), mask.into()));
         inputs.push(("use_cache_branch".into(), use_cache.into()));
         for (name, value) in self.past_names.iter().zip(&cache.values) {
-            let value: SessionInputValue<'_> = match value {
-                Some(v) => v.into(),
-                None => (&empty).into(),
+            let value: SessionInputValue<'_> = match (value, &empty) {
+                (Some(v), _) => v.into(),
+                (None, Some(empty)) => empty.into(),
+                (None, None) => {
+                    return Err(ModelError::Run(format!("the decoder cache has no {name}")))
+                }
             };
             inputs.push((name.as_str().into(), value));
         }
@@ -346,7 +354,7 @@ impl Codec {
     /// Codes of one channel: `codebooks` rows of frames.
     pub fn encode(&mut self, samples: &[f32]) -> Result<Vec<Vec<i64>>, ModelError> {
         let input =
-            Tensor::from_array(([1usize, 1, samples.len()], samples.to_vec())).map_err(run_err)?;
+            TensorRef::from_array_view(([1usize, 1, samples.len()], samples)).map_err(run_err)?;
         let mut encoder = self.encoder.lock();
         let outputs = encoder
             .run(ort::inputs!["input_values" => input])
@@ -369,7 +377,7 @@ impl Codec {
     /// Audio of one channel from its codes (`codebooks x frames`, row-major).
     pub fn decode(&mut self, codes: &[i64], num_frames: usize) -> Result<Vec<f32>, ModelError> {
         let input =
-            Tensor::from_array(([1usize, 1, self.num_codebooks, num_frames], codes.to_vec()))
+            TensorRef::from_array_view(([1usize, 1, self.num_codebooks, num_frames], codes))
                 .map_err(run_err)?;
         let mut decoder = self.decoder.lock();
         let outputs = decoder
