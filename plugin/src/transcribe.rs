@@ -414,25 +414,16 @@ pub fn locate_model() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
-/// The process's one transcriber, opened on first use and shared by every instance (jobs take
-/// turns on its lock). Worker threads only.
-pub fn shared() -> Result<std::sync::Arc<parking_lot::Mutex<Transcriber>>, ModelError> {
-    use parking_lot::Mutex;
-    use std::sync::Arc;
-    static OPENED: Mutex<Option<Arc<Mutex<Transcriber>>>> = Mutex::new(None);
-    let mut slot = OPENED.lock();
-    if let Some(t) = slot.as_ref() {
-        return Ok(t.clone());
-    }
+/// Opens the shipped acoustic model (its session is shared by every instance in the process,
+/// like every graph's). Worker threads only.
+pub fn open() -> Result<Transcriber, ModelError> {
     let path = locate_model().ok_or_else(|| {
         ModelError::MissingFile(PathBuf::from(format!(
             "models/transcriber/{MODEL_FILE_NAME} (the audio-to-notes model; reinstall the bundle, which carries it)"
         )))
     })?;
     let env = crate::model::runtime::environment()?;
-    let t = Arc::new(Mutex::new(Transcriber::open(&env, &path)?));
-    *slot = Some(t.clone());
-    Ok(t)
+    Transcriber::open(&env, &path)
 }
 
 #[cfg(test)]

@@ -12,8 +12,6 @@ use crate::model::manifest::{Manifest, MANIFEST_FILE};
 use crate::model::sampling::{Sampler, SamplingSettings};
 use crate::params::{Density, Listen, Voice};
 use crate::transcribe::{self, NoteSettings, Transcriber, Transcription};
-use parking_lot::Mutex;
-use std::sync::Arc;
 
 /// Family name in manifests.
 pub const FAMILY: &str = "notes";
@@ -70,7 +68,6 @@ enum ContextSource {
 
 /// The context audio being transcribed, one window of the acoustic model per step.
 struct Listening {
-    transcriber: Arc<Mutex<Transcriber>>,
     transcription: Transcription,
 }
 
@@ -101,6 +98,8 @@ pub struct NotesGenerator {
     job: Option<NotesJob>,
     /// The notes of the last composition, in 16ths from its first bar (MIDI out and export).
     last_notes: Vec<Note>,
+    /// Opened when a take first has to listen to audio.
+    transcriber: Option<Transcriber>,
 }
 
 impl NotesGenerator {
@@ -150,6 +149,7 @@ impl NotesGenerator {
             instruments,
             job: None,
             last_notes: Vec::new(),
+            transcriber: None,
         })
     }
 
@@ -275,7 +275,9 @@ impl Generator for NotesGenerator {
         let listening = match source {
             Some(_) => None,
             None => {
-                let transcriber = transcribe::shared()?;
+                if self.transcriber.is_none() {
+                    self.transcriber = Some(transcribe::open()?);
+                }
                 let audio = transcribe::prepare_audio(
                     &request.context_audio,
                     self.info.num_channels,
@@ -283,7 +285,6 @@ impl Generator for NotesGenerator {
                 )
                 .map_err(|e| ModelError::Run(format!("preparing the context audio: {e}")))?;
                 Some(Listening {
-                    transcriber,
                     transcription: Transcription::new(audio),
                 })
             }
@@ -335,10 +336,11 @@ impl Generator for NotesGenerator {
             return Ok(Step::Finished);
         };
         if let Some(listening) = job.listening.as_mut() {
-            let done = listening
+            let transcriber = self
                 .transcriber
-                .lock()
-                .run_window(&mut listening.transcription)?;
+                .as_mut()
+                .expect("opened when the job began listening");
+            let done = transcriber.run_window(&mut listening.transcription)?;
             if !done {
                 return Ok(Step::Continue);
             }
