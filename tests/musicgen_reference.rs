@@ -78,11 +78,9 @@ fn check_layout(layout: &str) {
         settings.guidance = case["guidance"].as_f64().unwrap() as f32;
         let request = GenerationRequest {
             prompt: prompt.to_string(),
-            settings,
+            settings: settings.controls(),
             seed: 1,
-            tempo_bpm: 120.0,
-            beats_per_bar: 4.0,
-            time_sig: (4, 4),
+            meter: continuo::timeline::Meter::new(120.0, (4, 4)),
             num_frames: new_frames * hop,
             sample_rate_hz: rate,
             context_audio: audio_prompt,
@@ -160,11 +158,9 @@ fn greedy_codes(model: &mut MusicgenGenerator, prompt: &str, weights: [f32; 4]) 
     settings.prompt_weights = weights;
     let request = GenerationRequest {
         prompt: prompt.to_string(),
-        settings,
+        settings: settings.controls(),
         seed: 1,
-        tempo_bpm: 120.0,
-        beats_per_bar: 4.0,
-        time_sig: (4, 4),
+        meter: continuo::timeline::Meter::new(120.0, (4, 4)),
         num_frames: 20 * 640,
         sample_rate_hz: 32_000,
         context_audio: Vec::new(),

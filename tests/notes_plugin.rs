@@ -27,24 +27,20 @@ struct Take {
     /// The status line after the take.
     message: String,
     /// What the take heard in the track's audio (seconds from the context's start).
-    heard: Vec<continuo::model::TakeNote>,
+    heard: Vec<continuo::timeline::Note>,
     /// The take's notes as the panel's Save MIDI button wrote them, read back.
-    saved_midi: Vec<midi_file::BeatNote>,
+    saved_midi: Vec<continuo::timeline::BeatNote>,
 }
 
 /// Presses the panel's Save MIDI (the worker command) and reads the file back.
-fn save_midi(r: &OfflineRenderer) -> Vec<midi_file::BeatNote> {
+fn save_midi(r: &OfflineRenderer) -> Vec<continuo::timeline::BeatNote> {
     let dir = std::env::temp_dir().join(format!(
         "continuo-takes-{}-{:?}",
         std::process::id(),
         std::thread::current().id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        r.send(continuo::engine::messages::WorkerCommand::ExportMidi(
-            dir.clone()
-        ))
-    );
+    assert!(r.send(continuo::bridge::WorkerCommand::ExportMidi(dir.clone())));
     let started = std::time::Instant::now();
     while !r.shared.text.lock().message.starts_with("Saved") {
         assert!(
@@ -84,7 +80,7 @@ enum Riff {
     Audio,
 }
 
-fn demo_riff() -> Vec<midi_file::BeatNote> {
+fn demo_riff() -> Vec<continuo::timeline::BeatNote> {
     midi_file::read_notes(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../assets/demo-riff.mid"
@@ -101,7 +97,7 @@ fn riff_audio(num_frames: usize) -> [Vec<f32>; 2] {
     let instruments = continuo::instruments::Instruments::load(std::path::Path::new(font)).unwrap();
     let events: Vec<_> = demo_riff()
         .iter()
-        .map(|n| continuo::instruments::NoteEvent {
+        .map(|n| continuo::timeline::Note {
             start_seconds: n.start_beats * 0.5,
             duration_seconds: n.duration_beats * 0.5,
             pitch: n.pitch,
@@ -175,14 +171,24 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
         block_notes.clear();
         while next < events.len() && events[next].0 < end {
             let (f, p, v, on) = events[next];
-            block_notes.push(((f - pos) as u32, p, v, on));
+            block_notes.push(continuo::timeline::MidiEvent {
+                frame: (f - pos) as u32,
+                pitch: p,
+                velocity: v,
+                is_on: on,
+            });
             next += 1;
         }
         let (l, rr) = out.split_at_mut(1);
         let mut chans: [&mut [f32]; 2] = [&mut l[0][pos..end], &mut rr[0][pos..end]];
         nice_assert_no_alloc::assert_no_alloc(|| r.process(&mut chans, &block_notes));
-        for &(t, p, v, on) in r.midi_out() {
-            midi.push(((pos + t as usize) as u64, p, v, on));
+        for e in r.midi_out() {
+            midi.push((
+                (pos + e.frame as usize) as u64,
+                e.pitch,
+                e.velocity,
+                e.is_on,
+            ));
         }
         r.clear_midi_out();
         pos = end;
@@ -194,7 +200,13 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
         );
     }
     let message = r.shared.text.lock().message.clone();
-    let heard = r.shared.last_heard_notes.lock().clone();
+    let heard = r
+        .shared
+        .last_take
+        .lock()
+        .as_ref()
+        .map(|t| t.heard_notes.clone())
+        .unwrap_or_default();
     let saved_midi = save_midi(&r);
     Take {
         message,
@@ -279,7 +291,7 @@ fn a_track_that_sends_audio_is_heard_and_continued() {
     assert!(take.message.contains("Heard"), "{}", take.message);
     let reference: Vec<_> = demo_riff()
         .iter()
-        .map(|n| continuo::transcribe::HeardNote {
+        .map(|n| continuo::timeline::Note {
             start_seconds: n.start_beats * 0.5,
             duration_seconds: n.duration_beats * 0.5,
             pitch: n.pitch,
@@ -289,7 +301,7 @@ fn a_track_that_sends_audio_is_heard_and_continued() {
     let heard: Vec<_> = take
         .heard
         .iter()
-        .map(|n| continuo::transcribe::HeardNote {
+        .map(|n| continuo::timeline::Note {
             start_seconds: n.start_seconds,
             duration_seconds: n.duration_seconds,
             pitch: n.pitch,
@@ -297,7 +309,7 @@ fn a_track_that_sends_audio_is_heard_and_continued() {
         })
         .collect();
     // Heard notes are on the 16th grid (62.5 ms at 120 BPM), as the model reads them.
-    let f = continuo::transcribe::onset_f_measure(&reference, &heard, 0.05);
+    let f = continuo::model::transcriber::onset_f_measure(&reference, &heard, 0.05);
     assert!(
         f >= 0.9,
         "onset F-measure {f:.3} of the heard context: {heard:?}"

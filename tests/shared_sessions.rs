@@ -15,11 +15,9 @@ fn greedy_request(prompt: &str, num_frames: usize) -> GenerationRequest {
     settings.guidance = 3.0;
     GenerationRequest {
         prompt: prompt.into(),
-        settings,
+        settings: settings.controls(),
         seed: 1,
-        tempo_bpm: 120.0,
-        beats_per_bar: 4.0,
-        time_sig: (4, 4),
+        meter: continuo::timeline::Meter::new(120.0, (4, 4)),
         num_frames,
         sample_rate_hz: 32_000,
         context_audio: Vec::new(),

@@ -3,9 +3,10 @@
 
 mod common;
 
-use continuo::instruments::{Instrument, Instruments, NoteEvent};
+use continuo::instruments::{Instrument, Instruments};
 use continuo::model::runtime;
-use continuo::transcribe::{self, HeardNote, NoteSettings, Transcriber};
+use continuo::model::transcriber::{self as transcribe, NoteSettings, Transcriber};
+use continuo::timeline::Note;
 use std::path::Path;
 
 const BPM: f64 = 120.0;
@@ -20,13 +21,13 @@ fn repo_file(relative: &str) -> std::path::PathBuf {
 
 /// The demo riff, played `repeats` times back to back (so the audio spans several of the
 /// model's two-second windows), as the notes the instruments are asked to play.
-fn riff(repeats: usize) -> Vec<HeardNote> {
+fn riff(repeats: usize) -> Vec<Note> {
     let notes = continuo::midi_file::read_notes(&repo_file("assets/demo-riff.mid")).unwrap();
     let seconds_per_beat = 60.0 / BPM;
     let riff_beats = 8.0;
     (0..repeats)
         .flat_map(|r| {
-            notes.iter().map(move |n| HeardNote {
+            notes.iter().map(move |n| Note {
                 start_seconds: (n.start_beats + r as f64 * riff_beats) * seconds_per_beat,
                 duration_seconds: n.duration_beats * seconds_per_beat,
                 pitch: n.pitch,
@@ -36,12 +37,12 @@ fn riff(repeats: usize) -> Vec<HeardNote> {
         .collect()
 }
 
-fn play(instrument: Instrument, notes: &[HeardNote], rate: u32) -> Vec<f32> {
+fn play(instrument: Instrument, notes: &[Note], rate: u32) -> Vec<f32> {
     let instruments =
         Instruments::load(&repo_file("assets/continuo-instruments.sf2")).expect("font loads");
-    let events: Vec<NoteEvent> = notes
+    let events: Vec<Note> = notes
         .iter()
-        .map(|n| NoteEvent {
+        .map(|n| Note {
             start_seconds: n.start_seconds,
             duration_seconds: n.duration_seconds,
             pitch: n.pitch,
@@ -60,7 +61,7 @@ fn play(instrument: Instrument, notes: &[HeardNote], rate: u32) -> Vec<f32> {
 
 /// A seeded random riff the defaults were not checked against by ear: a line of 8ths, 16ths,
 /// quarters and half notes over three octaves of C major, a quarter of them triads.
-fn random_riff(seed: u64, seconds: f64) -> Vec<HeardNote> {
+fn random_riff(seed: u64, seconds: f64) -> Vec<Note> {
     let mut state = seed;
     let mut draw = move |n: u64| {
         state = state
@@ -77,7 +78,7 @@ fn random_riff(seed: u64, seconds: f64) -> Vec<HeardNote> {
         let root = 48 + 12 * draw(3) as u8 + scale[draw(7) as usize];
         let intervals: &[u8] = if triad { &[0, 4, 7] } else { &[0] };
         for &i in intervals {
-            notes.push(HeardNote {
+            notes.push(Note {
                 start_seconds: t,
                 duration_seconds: length,
                 pitch: root + i,
@@ -96,7 +97,7 @@ fn transcriber() -> Transcriber {
     Transcriber::open(&env, &path).expect("the transcriber opens")
 }
 
-fn check(instrument: Instrument, rate: u32, reference: &[HeardNote], min_f: f64) {
+fn check(instrument: Instrument, rate: u32, reference: &[Note], min_f: f64) {
     let stereo = play(instrument, reference, rate);
     let audio = transcribe::prepare_audio(&stereo, 2, rate).unwrap();
     let heard = transcriber()

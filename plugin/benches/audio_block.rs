@@ -5,13 +5,11 @@
 //! mix and gain smoothed per sample. A stand-in for the worker keeps the ring full between timed
 //! batches, so only `process()` is inside the timer.
 
-use continuo::audio::grid::TransportSnapshot;
 use continuo::audio::AudioEngine;
-use continuo::engine::audio_worker_channel;
-use continuo::engine::messages::{AudioToWorker, WorkerToAudio};
-use continuo::engine::status::SharedStatus;
+use continuo::bridge::{AudioToWorker, PanelRequests, SegmentStart, SharedStatus, WorkerToAudio};
 use continuo::params::ContinuoParams;
-use ringbuf::traits::{Consumer, Observer, Producer};
+use continuo::timeline::TransportSnapshot;
+use ringbuf::traits::{Consumer, Producer};
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -26,11 +24,13 @@ fn main() {
     let params = Arc::new(ContinuoParams::default());
     continuo::params::reset_smoothers_without_host(&params, RATE);
     let shared = Arc::new(SharedStatus::default());
-    let (audio_ends, mut worker) = audio_worker_channel(RATE);
+    let requests = Arc::new(PanelRequests::default());
+    let (audio_ends, mut worker) = continuo::bridge::connect(RATE, BLOCK);
     let mut engine = AudioEngine::new(
         audio_ends,
         params.clone(),
         shared.clone(),
+        requests.clone(),
         RATE,
         BLOCK,
         false,
@@ -53,17 +53,18 @@ fn main() {
 
     // Start a take: trigger, answer as the worker would; with sync "now" it starts at once.
     continuo::params::set_without_host(&params.sync, continuo::params::SyncMode::Now, RATE);
-    shared.generate_requested.store(true, Ordering::Relaxed);
+    requests.request_generate();
     engine.process(&mut [&mut left, &mut right], &transport, &[]);
     let Some(AudioToWorker::Trigger { job_id, .. }) = worker.from_audio.try_pop() else {
         panic!("the engine did not trigger");
     };
-    worker.voices[0].push_slice(&take);
+    worker.playback[0].push_frames(&take);
     let _ = worker.to_audio.try_push(WorkerToAudio::Ready {
         job_id,
         voice_idx: 0,
-        num_stale_frames: 0,
+        first_frame_pos: 0,
         num_frames: u64::MAX,
+        start: SegmentStart::NextGrid(continuo::params::SyncMode::Now),
     });
 
     let mut engine_ns = Vec::with_capacity(NUM_BATCHES);
@@ -72,10 +73,10 @@ fn main() {
     let mut take_heard = false;
     for _ in 0..NUM_BATCHES {
         // Worker's share, outside the timer: refill the take, drain capture.
-        let vacant = worker.voices[0].vacant_len();
-        worker.voices[0].push_slice(&take[..vacant.min(take.len())]);
-        while worker.capture_audio.pop_slice(&mut scratch) > 0 {}
-        while worker.capture_blocks.try_pop().is_some() {}
+        let vacant = worker.playback[0].vacant_frames() * 2;
+        worker.playback[0].push_frames(&take[..vacant.min(take.len())]);
+        while worker.capture.pop_frames(&mut scratch) > 0 {}
+        while worker.capture.pop_block().is_some() {}
         while worker.from_audio.try_pop().is_some() {}
 
         let started = Instant::now();

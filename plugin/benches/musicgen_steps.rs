@@ -53,11 +53,9 @@ fn main() {
     settings.top_k = 250;
     let request = GenerationRequest {
         prompt: "warm lofi piano with dusty drums".into(),
-        settings,
+        settings: settings.controls(),
         seed: 7,
-        tempo_bpm: 120.0,
-        beats_per_bar: 4.0,
-        time_sig: (4, 4),
+        meter: continuo::timeline::Meter::new(120.0, (4, 4)),
         num_frames: (SECONDS * rate as f64) as usize,
         sample_rate_hz: rate,
         context_audio: Vec::new(),

@@ -7,8 +7,9 @@
 //! from `$CONTINUO_ORT_LIBRARY` (xtask sets it).
 
 use continuo::midi_file;
-use continuo::model::{self, ContextNote, GenerationRequest, Step};
+use continuo::model::{self, GenerationRequest, Step};
 use continuo::params::{ContinuoParams, Density, Voice};
+use continuo::timeline::BeatNote;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -35,9 +36,9 @@ fn main() {
         "/../assets/demo-riff.mid"
     )))
     .unwrap();
-    let context_notes: Vec<ContextNote> = riff
+    let context_notes: Vec<BeatNote> = riff
         .iter()
-        .map(|n| ContextNote {
+        .map(|n| BeatNote {
             start_beats: n.start_beats,
             duration_beats: n.duration_beats,
             pitch: n.pitch,
@@ -55,11 +56,9 @@ fn main() {
     let seconds = BARS as f64 * 4.0 * 60.0 / TEMPO_BPM;
     let request = |seed: u64| GenerationRequest {
         prompt: "folk air in A minor".into(),
-        settings,
+        settings: settings.controls(),
         seed,
-        tempo_bpm: TEMPO_BPM,
-        beats_per_bar: 4.0,
-        time_sig: (4, 4),
+        meter: continuo::timeline::Meter::new(TEMPO_BPM, (4, 4)),
         num_frames: (seconds * RATE as f64).round() as usize,
         sample_rate_hz: RATE,
         context_audio: Vec::new(),

@@ -1,8 +1,10 @@
 //! Continuo: an AI continuation plugin. This file is glue: the plugin struct, its lifecycle, the
 //! format descriptions and the CLAP/VST3 exports. The work happens in `audio` (host audio thread),
-//! `engine` (the worker thread), `model` (ONNX Runtime and model families) and `editor` (panel).
+//! `engine` (the worker thread), `bridge` (the boundary between them), `model` (ONNX Runtime and
+//! model families) and `editor` (panel). ARCHITECTURE.md draws the layers.
 
 pub mod audio;
+pub mod bridge;
 pub mod editor;
 pub mod engine;
 pub mod instruments;
@@ -11,18 +13,22 @@ pub mod model;
 pub mod offline;
 pub mod params;
 pub mod picture;
-pub mod transcribe;
+pub mod resample;
+pub mod timeline;
 
-use audio::grid::TransportSnapshot;
+#[cfg(test)]
+mod layer_rules;
+
 use audio::AudioEngine;
-use engine::messages::WorkerCommand;
-use engine::status::SharedStatus;
+use bridge::{PanelRequests, SharedStatus, WorkerCommand};
+use crossbeam_channel::Sender;
 use engine::Engine;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 use params::{clamp_prompt, ContinuoParams, MAX_PROMPT_BYTES};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use timeline::{MidiEvent, TransportSnapshot};
 
 /// Most note events handled per block; a block with more keeps the first ones for capture (the
 /// audio itself is unaffected).
@@ -31,6 +37,7 @@ const MAX_NOTES_PER_BLOCK: usize = 512;
 pub struct Continuo {
     params: Arc<ContinuoParams>,
     shared: Arc<SharedStatus>,
+    requests: Arc<PanelRequests>,
     /// The worker; started on the first activation so that scanning a plugin starts no thread.
     engine: EngineSlot,
     audio: Option<AudioEngine>,
@@ -46,10 +53,11 @@ struct EngineSlot {
 
 impl Default for Continuo {
     fn default() -> Self {
-        let (commands, receiver) = crossbeam_channel::bounded(engine::COMMAND_CAPACITY);
+        let (commands, receiver) = crossbeam_channel::bounded(bridge::COMMAND_CAPACITY);
         Self {
             params: Arc::new(ContinuoParams::default()),
             shared: Arc::new(SharedStatus::default()),
+            requests: Arc::new(PanelRequests::default()),
             engine: EngineSlot {
                 commands,
                 receiver: Some(receiver),
@@ -68,13 +76,14 @@ impl Continuo {
         let Some(receiver) = self.engine.receiver.take() else {
             return false;
         };
-        match Engine::spawn_with(
+        match Engine::spawn(
             self.params.clone(),
             self.shared.clone(),
             self.engine.commands.clone(),
             receiver,
         ) {
-            Ok(engine) => {
+            // Inside a host the panel reads the shared status; nobody listens for events.
+            Ok((engine, _events)) => {
                 self.engine.engine = Some(engine);
                 true
             }
@@ -83,13 +92,6 @@ impl Continuo {
                     .set_error(format!("The engine thread could not start: {err}"));
                 false
             }
-        }
-    }
-
-    fn send(&self, command: WorkerCommand) {
-        if self.engine.commands.try_send(command).is_err() {
-            self.shared
-                .set_error("The engine is busy; try again in a moment.");
         }
     }
 }
@@ -131,6 +133,7 @@ impl Plugin for Continuo {
         editor::create(
             self.params.clone(),
             self.shared.clone(),
+            self.requests.clone(),
             self.engine.commands.clone(),
         )
     }
@@ -163,16 +166,19 @@ impl Plugin for Continuo {
             buffer_config.max_buffer_size,
             buffer_config.process_mode
         );
-        let (audio_ends, worker_ends) = engine::audio_worker_channel(buffer_config.sample_rate);
-        self.send(WorkerCommand::Rewire(Box::new(worker_ends)));
-        self.audio = Some(AudioEngine::new(
-            audio_ends,
-            self.params.clone(),
-            self.shared.clone(),
+        self.audio = wire_audio_side(
+            &self.params,
+            &self.shared,
+            &self.requests,
+            &self.engine.commands,
             buffer_config.sample_rate,
             buffer_config.max_buffer_size.max(1) as usize,
             offline,
-        ));
+        );
+        if self.audio.is_none() {
+            self.shared
+                .set_error("The engine is busy; deactivate and activate the plugin again.");
+        }
         true
     }
 
@@ -188,7 +194,7 @@ impl Plugin for Continuo {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        let mut notes = [(0u32, 0u8, 0u8, false); MAX_NOTES_PER_BLOCK];
+        let mut notes = [MidiEvent::default(); MAX_NOTES_PER_BLOCK];
         let mut num_notes = 0;
         while let Some(event) = context.next_event() {
             let note = match event {
@@ -198,15 +204,14 @@ impl Plugin for Continuo {
                     velocity,
                     ..
                 } => key.number().map(|k| {
-                    (
+                    MidiEvent::on(
                         timing,
                         k,
                         (velocity * 127.0).round().clamp(1.0, 127.0) as u8,
-                        true,
                     )
                 }),
                 NoteEvent::NoteOff { timing, key, .. } => {
-                    key.number().map(|k| (timing, k, 0, false))
+                    key.number().map(|k| MidiEvent::off(timing, k))
                 }
                 _ => None,
             };
@@ -233,8 +238,14 @@ impl Plugin for Continuo {
         };
         audio.process(buffer.as_slice(), &transport, &notes[..num_notes]);
         let last_frame = buffer.samples().saturating_sub(1) as u32;
-        for &(timing, pitch, velocity, is_on) in audio.midi_out() {
-            let timing = timing.min(last_frame);
+        for &MidiEvent {
+            frame,
+            pitch,
+            velocity,
+            is_on,
+        } in audio.midi_out()
+        {
+            let timing = frame.min(last_frame);
             let event = if is_on {
                 NoteEvent::NoteOn {
                     timing,
@@ -260,6 +271,33 @@ impl Plugin for Continuo {
     }
 
     fn deactivate(&mut self) {}
+}
+
+/// Builds the audio side for a host rate and block size and hands the worker its ends of the
+/// boundary. None when the worker's command queue is full. Not real-time safe: allocates. The
+/// plugin's `activate()` and the offline renderer share it.
+pub(crate) fn wire_audio_side(
+    params: &Arc<ContinuoParams>,
+    shared: &Arc<SharedStatus>,
+    requests: &Arc<PanelRequests>,
+    commands: &Sender<WorkerCommand>,
+    sample_rate_hz: f32,
+    max_block_frames: usize,
+    offline: bool,
+) -> Option<AudioEngine> {
+    let (audio_ends, worker_ends) = bridge::connect(sample_rate_hz, max_block_frames);
+    commands
+        .try_send(WorkerCommand::Rewire(Box::new(worker_ends)))
+        .ok()?;
+    Some(AudioEngine::new(
+        audio_ends,
+        params.clone(),
+        shared.clone(),
+        requests.clone(),
+        sample_rate_hz,
+        max_block_frames,
+        offline,
+    ))
 }
 
 impl ClapPlugin for Continuo {

@@ -1,6 +1,7 @@
 //! Standard MIDI files: reading a riff's notes (in beats) and writing takes. Worker, GUI and
 //! command line threads; allocates.
 
+use crate::timeline::BeatNote;
 use midly::num::{u15, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 use std::path::Path;
@@ -17,35 +18,6 @@ pub enum MidiFileError {
     SmpteTiming { path: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
-}
-
-/// A note in beats (quarter notes) from the start of the file.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BeatNote {
-    pub start_beats: f64,
-    pub duration_beats: f64,
-    pub pitch: u8,
-    pub velocity: u8,
-}
-
-impl BeatNote {
-    /// `notes` timed in seconds, at `tempo_bpm`, placed from `offset_beats`.
-    pub fn from_seconds(
-        notes: &[crate::model::TakeNote],
-        tempo_bpm: f64,
-        offset_beats: f64,
-    ) -> Vec<BeatNote> {
-        let beats_per_second = tempo_bpm / 60.0;
-        notes
-            .iter()
-            .map(|n| BeatNote {
-                start_beats: offset_beats + n.start_seconds * beats_per_second,
-                duration_beats: n.duration_seconds * beats_per_second,
-                pitch: n.pitch,
-                velocity: n.velocity,
-            })
-            .collect()
-    }
 }
 
 /// Every note of every track, sorted by start. Unmatched note-ons end at the file's last event.

@@ -1,14 +1,14 @@
 //! The engine without a host: the same audio-thread engine and worker, driven block by block on
 //! a synthetic transport in offline mode. The command line tool and the tests use it.
 
-use crate::audio::grid::TransportSnapshot;
 use crate::audio::AudioEngine;
-use crate::engine::messages::WorkerCommand;
-use crate::engine::status::{Phase, SharedStatus};
-use crate::engine::{audio_worker_channel, Engine};
+use crate::bridge::messages::TakeError;
+use crate::bridge::{JobId, PanelRequests, SharedStatus, WorkerCommand, WorkerEvent};
+use crate::engine::Engine;
 use crate::params::ContinuoParams;
+use crate::timeline::{MidiEvent, TransportSnapshot};
+use crossbeam_channel::Receiver;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,11 @@ use std::time::{Duration, Instant};
 pub struct OfflineRenderer {
     pub params: Arc<ContinuoParams>,
     pub shared: Arc<SharedStatus>,
+    requests: Arc<PanelRequests>,
     engine: Engine,
+    events: Receiver<WorkerEvent>,
+    /// What the worker said since the renderer last looked, newest last.
+    seen: Vec<WorkerEvent>,
     audio: AudioEngine,
     sample_rate_hz: f32,
     tempo_bpm: f64,
@@ -35,21 +39,27 @@ impl OfflineRenderer {
     ) -> std::io::Result<Self> {
         crate::params::reset_smoothers_without_host(&params, sample_rate_hz);
         let shared = Arc::new(SharedStatus::default());
-        let engine = Engine::spawn(params.clone(), shared.clone())?;
-        let (audio_ends, worker_ends) = audio_worker_channel(sample_rate_hz);
-        engine.send(WorkerCommand::Rewire(Box::new(worker_ends)));
-        let audio = AudioEngine::new(
-            audio_ends,
-            params.clone(),
-            shared.clone(),
+        let requests = Arc::new(PanelRequests::default());
+        let (commands, command_rx) = crossbeam_channel::bounded(crate::bridge::COMMAND_CAPACITY);
+        let (engine, events) =
+            Engine::spawn(params.clone(), shared.clone(), commands.clone(), command_rx)?;
+        let audio = crate::wire_audio_side(
+            &params,
+            &shared,
+            &requests,
+            &commands,
             sample_rate_hz,
             max_block_frames,
             true,
-        );
+        )
+        .ok_or_else(|| std::io::Error::other("the engine's command queue is full"))?;
         Ok(Self {
             params,
             shared,
+            requests,
             engine,
+            events,
+            seen: Vec::new(),
             audio,
             sample_rate_hz,
             tempo_bpm,
@@ -58,11 +68,9 @@ impl OfflineRenderer {
         })
     }
 
-    /// Loads a model and waits for the outcome: Ok with the model's description, or the error
-    /// the panel would show.
+    /// Loads a model and waits for the outcome: Ok with the model's name and family, or the
+    /// error the panel would show.
     pub fn load_model(&mut self, dir: &Path, timeout: Duration) -> Result<String, String> {
-        self.shared.text.lock().error = None;
-        self.shared.set_phase(Phase::LoadingModel);
         if !self
             .engine
             .send(WorkerCommand::LoadModel(dir.to_path_buf()))
@@ -71,23 +79,38 @@ impl OfflineRenderer {
         }
         let started = Instant::now();
         while started.elapsed() < timeout {
-            std::thread::sleep(Duration::from_millis(2));
-            let phase = self.shared.phase();
-            let text = self.shared.text.lock().clone();
-            if let Some(error) = text.error {
-                return Err(error);
-            }
-            if phase == Phase::Ready {
-                return Ok(text.model);
-            }
-            if phase == Phase::NoModel {
-                return Err(text.message);
+            match self.events.recv_timeout(Duration::from_millis(5)) {
+                Ok(WorkerEvent::ModelLoaded { info, .. }) => {
+                    return Ok(format!("{} ({})", info.name, info.family))
+                }
+                Ok(WorkerEvent::ModelFailed { error, .. }) => return Err(error),
+                Ok(WorkerEvent::NoModel) => {
+                    return Err("no model folder was given and no bundled default was found".into())
+                }
+                Ok(other) => self.seen.push(other),
+                Err(_) => {}
             }
         }
         Err(format!(
             "the model did not load within {} s",
             timeout.as_secs()
         ))
+    }
+
+    /// Events the worker sent since the last call (job started, take finished or failed,
+    /// exports), oldest first.
+    pub fn take_events(&mut self) -> Vec<WorkerEvent> {
+        self.seen.extend(self.events.try_iter());
+        std::mem::take(&mut self.seen)
+    }
+
+    /// The first take failure among the events seen so far, if any (kept for later calls).
+    pub fn take_failure(&mut self) -> Option<(JobId, TakeError)> {
+        self.seen.extend(self.events.try_iter());
+        self.seen.iter().find_map(|e| match e {
+            WorkerEvent::TakeFailed { job_id, error } => Some((*job_id, error.clone())),
+            _ => None,
+        })
     }
 
     /// Sends the worker a command (as the panel does). False when its queue is full.
@@ -113,22 +136,19 @@ impl OfflineRenderer {
 
     /// Asks for a take, as the panel's Generate button does; it is picked up by the next block.
     pub fn trigger(&self) {
-        self.shared
-            .generate_requested
-            .store(true, Ordering::Relaxed);
+        self.requests.request_generate();
     }
 
     /// Processes one block in place and advances the transport.
-    pub fn process(&mut self, channels: &mut [&mut [f32]], notes: &[(u32, u8, u8, bool)]) {
+    pub fn process(&mut self, channels: &mut [&mut [f32]], notes: &[MidiEvent]) {
         let transport = self.transport();
         let n = channels.first().map_or(0, |c| c.len());
         self.audio.process(channels, &transport, notes);
         self.pos_samples += n as i64;
     }
 
-    /// Note events the plugin sent to the host since the last `clear_midi_out`, as (frame in the
-    /// block, pitch, velocity, is_on).
-    pub fn midi_out(&self) -> &[(u32, u8, u8, bool)] {
+    /// Note events the plugin sent to the host since the last `clear_midi_out`.
+    pub fn midi_out(&self) -> &[MidiEvent] {
         self.audio.midi_out()
     }
 

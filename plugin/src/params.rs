@@ -3,6 +3,8 @@
 //! Parameter ids are short, stable and never renamed: saved projects and automation lanes refer to
 //! them. Values are read with `.value()` (an atomic load) from any thread. Real-time safe.
 
+use crate::instruments::Instrument;
+use crate::model;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use std::sync::Arc;
@@ -390,6 +392,44 @@ impl ContinuoParams {
                 &self.prompt_weight_4,
             ]
             .map(|p| finite_or(p.value(), 1.0).clamp(0.0, 1.0)),
+        }
+    }
+}
+
+impl JobSettings {
+    /// The controls a model family reads, in the model's own terms. Real-time safe.
+    pub fn controls(&self) -> model::JobControls {
+        model::JobControls {
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            guidance: self.guidance,
+            context_bars: self.context_bars,
+            length_bars: self.length_bars,
+            instrument: match self.voice {
+                Voice::Piano => Instrument::Piano,
+                Voice::ElectricPiano => Instrument::ElectricPiano,
+                Voice::Pad => Instrument::Pad,
+                Voice::Pluck => Instrument::Pluck,
+                Voice::Bass => Instrument::Bass,
+                Voice::Strings => Instrument::Strings,
+                Voice::Choir => Instrument::Choir,
+            },
+            key_lock: self.key_lock,
+            lowest_note: self.lowest_note,
+            highest_note: self.highest_note,
+            density: match self.density {
+                Density::Any => model::Density::Any,
+                Density::Sparse => model::Density::Sparse,
+                Density::Medium => model::Density::Medium,
+                Density::Busy => model::Density::Busy,
+            },
+            listen: match self.listen {
+                Listen::Auto => model::ListenTo::Auto,
+                Listen::Midi => model::ListenTo::Midi,
+                Listen::Audio => model::ListenTo::Audio,
+            },
+            prompt_weights: self.prompt_weights,
         }
     }
 }

@@ -2,53 +2,14 @@
 //! Plain functions on plain values. Real-time safe.
 
 use crate::params::SyncMode;
-
-/// The host transport at the start of a block, copied out of the host's structure.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TransportSnapshot {
-    pub playing: bool,
-    pub sample_rate_hz: f32,
-    pub tempo_bpm: Option<f64>,
-    pub time_sig: Option<(i32, i32)>,
-    pub pos_beats: Option<f64>,
-    pub bar_start_beats: Option<f64>,
-    pub pos_samples: Option<i64>,
-}
+use crate::timeline::TransportSnapshot;
 
 /// How far past a sample a grid line may fall and still count as on it, in frames.
 const GRID_SLACK_FRAMES: f64 = 1e-3;
 
-/// Tempo used when the host gives none, in beats per minute.
-pub const FALLBACK_TEMPO_BPM: f64 = 120.0;
-
 /// Tolerance for "on the grid", in beats: a position this close to a grid line counts as on it,
 /// so float noise in the host's position does not push a start a whole bar later.
 const GRID_EPSILON_BEATS: f64 = 1e-7;
-
-impl TransportSnapshot {
-    /// Tempo in BPM, falling back to 120 when the host gives none or nonsense.
-    pub fn tempo_bpm(&self) -> f64 {
-        match self.tempo_bpm {
-            Some(t) if t.is_finite() && t > 1.0 && t < 1000.0 => t,
-            _ => FALLBACK_TEMPO_BPM,
-        }
-    }
-
-    /// Quarter-note beats per bar (4 for 4/4, 3 for 3/4, 3 for 6/8), 4 when unknown.
-    pub fn beats_per_bar(&self) -> f64 {
-        match self.time_sig {
-            Some((num, den)) if num > 0 && den > 0 && num <= 64 && den <= 64 => {
-                num as f64 * 4.0 / den as f64
-            }
-            _ => 4.0,
-        }
-    }
-
-    /// Frames per quarter-note beat at this tempo and rate.
-    pub fn frames_per_beat(&self) -> f64 {
-        self.sample_rate_hz as f64 * 60.0 / self.tempo_bpm()
-    }
-}
 
 /// Offset in frames from the start of a block of `num_frames` to the first `sync` grid point at
 /// or after the block start, if it falls inside the block.
@@ -97,6 +58,25 @@ pub fn grid_offset(
     } else {
         None
     }
+}
+
+/// Frames from the start of a block of `num_frames` to the position `target_beats` on the
+/// host timeline, when it falls before the block's end: negative when the block is already past
+/// it (a late start, by that many frames). None when it lies beyond this block, or when the
+/// transport is stopped or has no position (a scheduled segment waits for the timeline to move).
+pub fn offset_to_beats(
+    target_beats: f64,
+    transport: &TransportSnapshot,
+    num_frames: usize,
+) -> Option<i64> {
+    let pos_beats = transport.pos_beats.filter(|p| p.is_finite())?;
+    if !transport.playing || !target_beats.is_finite() {
+        return None;
+    }
+    // The same rounding as `grid_offset`: the first sample at or after the position.
+    let offset_frames =
+        ((target_beats - pos_beats) * transport.frames_per_beat() - GRID_SLACK_FRAMES).ceil();
+    (offset_frames < num_frames as f64).then_some(offset_frames as i64)
 }
 
 #[cfg(test)]
@@ -180,6 +160,36 @@ mod tests {
             let mut t = playing_at(5.0);
             t.bar_start_beats = Some(4.5); // a host with a bar of odd length before
             assert_eq!(grid_offset(SyncMode::Bar, &t, 300_000), Some(84_000));
+        }
+    }
+
+    mod offset_to_beats {
+        use super::*;
+
+        #[test]
+        fn a_position_inside_the_block() {
+            // Bar 3 of 4/4 starts at beat 8: 0.5 beats = 12,000 frames at 120 BPM, 48 kHz.
+            assert_eq!(offset_to_beats(8.0, &playing_at(7.5), 20_000), Some(12_000));
+            assert_eq!(offset_to_beats(8.0, &playing_at(7.5), 12_000), None);
+        }
+
+        #[test]
+        fn a_position_already_passed_is_late() {
+            assert_eq!(offset_to_beats(8.0, &playing_at(8.25), 64), Some(-6_000));
+        }
+
+        #[test]
+        fn a_stopped_transport_does_not_start_it() {
+            let mut t = playing_at(8.0);
+            t.playing = false;
+            assert_eq!(offset_to_beats(8.0, &t, 64), None);
+        }
+
+        #[test]
+        fn agrees_with_the_bar_grid() {
+            let exact = 95_904.0 / 24_000.0;
+            let fixed = (exact * 2f64.powi(31)).floor() / 2f64.powi(31);
+            assert_eq!(offset_to_beats(4.0, &playing_at(fixed), 333), Some(96));
         }
     }
 }

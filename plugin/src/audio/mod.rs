@@ -1,18 +1,25 @@
-//! What runs on the host's audio thread: triggers, capture, playback of takes on the grid, and
-//! the mix. Everything here is real-time safe: no allocation, no lock, no blocking, no logging,
-//! except the documented waits in offline rendering.
+//! What runs on the host's audio thread: triggers, capture, playback of scheduled segments on the
+//! host timeline, and the mix. Everything here is real-time safe: no allocation, no lock, no
+//! blocking, no logging, except the documented waits in offline rendering.
+//!
+//! Talks to the worker only through `bridge` (rings and atomics); never imports `engine`.
 
 pub mod grid;
+pub mod midi_out;
+pub mod voice;
 
-use crate::engine::messages::{AudioToWorker, JobId, WorkerToAudio, NUM_VOICES};
-use crate::engine::status::SharedStatus;
-use crate::engine::{AudioEnds, CaptureBlock, CapturedNote};
-use crate::params::{ContinuoParams, SharedParams, SyncMode};
-use grid::{grid_offset, TransportSnapshot};
+use crate::bridge::{
+    AudioEnds, AudioToWorker, CapturedNote, JobId, PanelRequests, SegmentStart, SharedStatus,
+    WorkerToAudio, NUM_VOICES,
+};
+use crate::params::{ContinuoParams, SharedParams};
+use crate::timeline::{MidiEvent, TransportSnapshot};
+use midi_out::MidiOut;
 use ringbuf::traits::{Consumer, Observer, Producer};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use voice::{Voice, VoiceState};
 
 /// Length of the fades at a take's start and end, and of a stop, in seconds: 30 ms is short
 /// enough to keep a downbeat's attack and long enough not to click.
@@ -22,44 +29,15 @@ pub const FADE_SECONDS: f64 = 0.03;
 /// on with silence (counted as an underrun). Generous: a full-size model renders slowly.
 pub const OFFLINE_WAIT_LIMIT: Duration = Duration::from_secs(600);
 
-/// How a voice stands, as the audio thread sees it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum VoiceState {
-    Free,
-    /// Buffered and waiting for its grid point.
-    Armed {
-        job_id: JobId,
-        num_frames: u64,
-    },
-    Playing {
-        job_id: JobId,
-        /// Frames of the take played (or owed) so far.
-        pos: u64,
-        num_frames: u64,
-        /// Frames of the take skipped by an underrun that must be dropped when they arrive, so
-        /// the take stays on the grid.
-        num_owed: u64,
-        /// Frames left of a stop fade, if stopping.
-        fade_out_left: Option<u32>,
-    },
-}
-
-/// One playback voice: its ring and state.
-struct Voice {
-    state: VoiceState,
-    /// Pitches this voice's take has turned on and not yet off (MIDI out).
-    sounding: [bool; 128],
-    /// Frames of the previous job still in the ring, to skip before this job's first frame.
-    num_stale: u64,
-    /// Frames of the current job taken out of the ring (played or dropped).
-    num_consumed: u64,
-}
+/// Note events sent to the host per block at most: a dense take has a few per block.
+pub const MIDI_OUT_CAPACITY: usize = 1024;
 
 /// The audio-thread engine. `lib.rs` owns one and calls [`AudioEngine::process`] per block.
 pub struct AudioEngine {
     ends: AudioEnds,
     params: SharedParams,
     shared: Arc<SharedStatus>,
+    requests: Arc<PanelRequests>,
     sample_rate_hz: f32,
     /// The host said it renders offline (activation); fixed until the next activation.
     host_offline: bool,
@@ -68,8 +46,8 @@ pub struct AudioEngine {
     fade_frames: u32,
     voices: [Voice; NUM_VOICES],
     next_job_id: JobId,
-    /// The job the user asked for most recently, until it starts or fails.
-    pending: Option<(JobId, SyncMode)>,
+    /// The job the user asked for most recently, until its segment starts or it fails.
+    pending: Option<JobId>,
     generate_was_on: bool,
     /// Sum of the voices, interleaved stereo; sized in `new` for the largest block.
     wet: Vec<f32>,
@@ -79,17 +57,12 @@ pub struct AudioEngine {
     capture_scratch: Vec<f32>,
     captured_frames: u64,
     max_block_frames: usize,
-    /// Per voice: frames into the current piece where a take starting in it begins.
+    /// Per voice: frames into the current piece where a segment starting in it begins.
     start_offsets: [u32; NUM_VOICES],
     /// Frames from the block's start to the piece being processed.
     piece_start: usize,
-    /// Note events for the host, (frame in block, pitch, velocity, is_on), sorted by frame;
-    /// `lib.rs` sends and clears them after each block. Capacity fixed at creation.
-    midi_out: Vec<(u32, u8, u8, bool)>,
+    midi_out: MidiOut,
 }
-
-/// Note events sent to the host per block at most: a dense take has a few per block.
-pub const MIDI_OUT_CAPACITY: usize = 1024;
 
 impl AudioEngine {
     /// Builds the audio side for a host rate and maximum block size. Not real-time safe:
@@ -98,6 +71,7 @@ impl AudioEngine {
         ends: AudioEnds,
         params: SharedParams,
         shared: Arc<SharedStatus>,
+        requests: Arc<PanelRequests>,
         sample_rate_hz: f32,
         max_block_frames: usize,
         offline: bool,
@@ -105,22 +79,17 @@ impl AudioEngine {
         let max_block_frames = max_block_frames.max(1);
         shared.host_rate_hz.store(sample_rate_hz);
         shared.offline.store(offline, Ordering::Relaxed);
-        let free = || Voice {
-            state: VoiceState::Free,
-            sounding: [false; 128],
-            num_stale: 0,
-            num_consumed: 0,
-        };
         let generate_on = params.generate.value();
         Self {
             ends,
             params,
             shared,
+            requests,
             sample_rate_hz,
             host_offline: offline,
             offline,
             fade_frames: ((sample_rate_hz as f64 * FADE_SECONDS) as u32).max(1),
-            voices: [free(), free()],
+            voices: [Voice::default(); NUM_VOICES],
             next_job_id: 1,
             pending: None,
             // A state saved with Generate on must not start a take by itself on load.
@@ -132,7 +101,7 @@ impl AudioEngine {
             max_block_frames,
             start_offsets: [0; NUM_VOICES],
             piece_start: 0,
-            midi_out: Vec::with_capacity(MIDI_OUT_CAPACITY),
+            midi_out: MidiOut::with_capacity(MIDI_OUT_CAPACITY),
         }
     }
 
@@ -140,21 +109,19 @@ impl AudioEngine {
     pub fn reset(&mut self) {
         self.pending = None;
         for idx in 0..NUM_VOICES {
-            self.release_notes(idx, 0);
-            if self.voices[idx].state != VoiceState::Free {
-                self.free_voice(idx);
-            }
+            self.midi_out.release_all(&mut self.voices[idx].sounding, 0);
+            self.free_voice(idx);
         }
     }
 
     /// Processes one block in place. `channels` are the host's buffers (1 or 2), all of the
-    /// same length; `notes` are the MIDI events of this block as (frame offset, pitch, velocity,
-    /// is_on). Real-time safe (offline mode may wait for the worker).
+    /// same length; `notes` are the MIDI events of this block. Real-time safe (offline mode
+    /// may wait for the worker).
     pub fn process(
         &mut self,
         channels: &mut [&mut [f32]],
         transport: &TransportSnapshot,
-        notes: &[(u32, u8, u8, bool)],
+        notes: &[MidiEvent],
     ) {
         let num_frames = channels.first().map_or(0, |c| c.len());
         if num_frames == 0 || channels.is_empty() {
@@ -173,11 +140,11 @@ impl AudioEngine {
         while start < num_frames {
             let len = (num_frames - start).min(self.max_block_frames);
             self.piece_start = start;
-            let piece_transport = advance(transport, start);
+            let piece_transport = transport.advanced(start);
             self.process_piece(channels, start, len, &piece_transport);
             start += len;
         }
-        sort_by_frame(&mut self.midi_out);
+        self.midi_out.sort();
         self.publish_buffer_health();
         self.shared
             .num_processed_frames
@@ -186,49 +153,46 @@ impl AudioEngine {
 
     fn handle_controls(&mut self, transport: &TransportSnapshot) {
         let generate = self.params.generate.value();
-        let gui_generate = self
-            .shared
-            .generate_requested
-            .swap(false, Ordering::Relaxed);
+        let gui_generate = self.requests.take_generate();
         let rising = generate && !self.generate_was_on;
         self.generate_was_on = generate;
         if rising || gui_generate {
             let job_id = self.next_job_id;
             self.next_job_id = self.next_job_id.wrapping_add(1).max(1);
-            let settings = self.params.job_settings();
             let pushed = self
                 .ends
                 .to_worker
                 .try_push(AudioToWorker::Trigger {
                     job_id,
-                    settings,
+                    settings: self.params.job_settings(),
                     transport: *transport,
                     capture_frame: self.captured_frames,
                 })
                 .is_ok();
             if pushed {
-                self.pending = Some((job_id, settings.sync));
-                // A take armed for an earlier trigger is superseded.
+                self.pending = Some(job_id);
+                // A segment armed for an earlier trigger is superseded.
                 for idx in 0..NUM_VOICES {
-                    if matches!(self.voices[idx].state, VoiceState::Armed { .. }) {
+                    if matches!(
+                        self.voices[idx].state,
+                        VoiceState::Armed {
+                            start: SegmentStart::NextGrid(_),
+                            ..
+                        }
+                    ) {
                         self.free_voice(idx);
                     }
                 }
             }
         }
-        if self.shared.stop_requested.swap(false, Ordering::Relaxed) {
+        if self.requests.take_stop() {
             self.pending = None;
             let _ = self.ends.to_worker.try_push(AudioToWorker::Stop);
             for idx in 0..NUM_VOICES {
-                match self.voices[idx].state {
-                    VoiceState::Armed { .. } => self.free_voice(idx),
-                    VoiceState::Playing {
-                        ref mut fade_out_left,
-                        ..
-                    } if fade_out_left.is_none() => {
-                        *fade_out_left = Some(self.fade_frames);
-                    }
-                    _ => {}
+                if self.voices[idx].is_armed() {
+                    self.free_voice(idx);
+                } else {
+                    self.voices[idx].fade_out(self.fade_frames);
                 }
             }
         }
@@ -243,43 +207,46 @@ impl AudioEngine {
                 WorkerToAudio::Ready {
                     job_id,
                     voice_idx,
-                    num_stale_frames,
+                    first_frame_pos,
                     num_frames,
+                    start,
                 } => {
                     let idx = voice_idx as usize % NUM_VOICES;
-                    let voice = &mut self.voices[idx];
-                    voice.num_stale += num_stale_frames;
-                    voice.num_consumed = 0;
-                    voice.state = VoiceState::Armed { job_id, num_frames };
-                    if self.pending.map(|(id, _)| id) != Some(job_id) {
-                        // Superseded before it was ready.
+                    // Whatever the voice held before is over: free its ring space now, so the
+                    // worker can feed this segment while it waits for its start.
+                    self.ends.playback[idx].discard_before(first_frame_pos);
+                    self.voices[idx].state = VoiceState::Armed {
+                        job_id,
+                        first_frame_pos,
+                        num_frames,
+                        start,
+                    };
+                    let superseded =
+                        matches!(start, SegmentStart::NextGrid(_)) && self.pending != Some(job_id);
+                    if superseded {
                         self.free_voice(idx);
                     }
                 }
                 WorkerToAudio::EndAt { job_id, num_frames } => {
                     for voice in &mut self.voices {
-                        match &mut voice.state {
-                            VoiceState::Playing {
-                                job_id: id,
-                                num_frames: n,
-                                ..
-                            }
-                            | VoiceState::Armed {
-                                job_id: id,
-                                num_frames: n,
-                            } if *id == job_id => *n = num_frames,
-                            _ => {}
-                        }
+                        voice.end_at(job_id, num_frames);
                     }
                 }
                 WorkerToAudio::Failed { job_id } => {
-                    if self.pending.map(|(id, _)| id) == Some(job_id) {
+                    if self.pending == Some(job_id) {
                         self.pending = None;
+                        self.shared
+                            .num_failed_segments
+                            .fetch_add(1, Ordering::Relaxed);
                     }
                     for idx in 0..NUM_VOICES {
-                        if matches!(self.voices[idx].state, VoiceState::Armed { job_id: id, .. } if id == job_id)
-                        {
+                        if self.voices[idx].job_id() != Some(job_id) {
+                            continue;
+                        }
+                        if self.voices[idx].is_armed() {
                             self.free_voice(idx);
+                        } else {
+                            self.voices[idx].fade_out(self.fade_frames);
                         }
                     }
                 }
@@ -290,15 +257,14 @@ impl AudioEngine {
     /// Offline only: a bounce must contain the take, so wait until the pending job is ready (or
     /// failed) before rendering on. Sleeps in 1 ms steps; never used in real-time processing.
     fn wait_for_pending(&mut self) {
-        let Some((job_id, _)) = self.pending else {
+        let Some(job_id) = self.pending else {
             return;
         };
-        let armed = |voices: &[Voice; NUM_VOICES]| {
-            voices
-                .iter()
-                .any(|v| matches!(v.state, VoiceState::Armed { job_id: id, .. } if id == job_id))
-        };
-        if armed(&self.voices) {
+        if self
+            .voices
+            .iter()
+            .any(|v| v.is_armed() && v.job_id() == Some(job_id))
+        {
             return;
         }
         let started = Instant::now();
@@ -315,9 +281,8 @@ impl AudioEngine {
         transport: &TransportSnapshot,
     ) {
         self.capture_audio(channels, start, len, transport);
-        self.start_pending_take(transport, len);
-        let wet = &mut self.wet[..len * 2];
-        wet.fill(0.0);
+        self.start_due_segments(transport, len);
+        self.wet[..len * 2].fill(0.0);
         for idx in 0..NUM_VOICES {
             self.render_voice(idx, len);
         }
@@ -338,6 +303,8 @@ impl AudioEngine {
         };
         let mut dry_wet = gains(&self.params);
         let stereo_out = channels.len() >= 2;
+        // A muted dry path contributes nothing, not 0 × NaN.
+        let dry = |s: f32, g: f32| if g == 0.0 { 0.0 } else { s * g };
         for i in 0..len {
             if !steady && i > 0 {
                 dry_wet = gains(&self.params);
@@ -346,73 +313,80 @@ impl AudioEngine {
             let (wl, wr) = (self.wet[i * 2], self.wet[i * 2 + 1]);
             if stereo_out {
                 let l = &mut channels[0][start + i];
-                *l = *l * dry_gain + wl * wet_gain;
+                *l = dry(*l, dry_gain) + wl * wet_gain;
                 let r = &mut channels[1][start + i];
-                *r = *r * dry_gain + wr * wet_gain;
+                *r = dry(*r, dry_gain) + wr * wet_gain;
             } else {
                 let m = &mut channels[0][start + i];
-                *m = *m * dry_gain + 0.5 * (wl + wr) * wet_gain;
+                *m = dry(*m, dry_gain) + 0.5 * (wl + wr) * wet_gain;
             }
         }
     }
 
-    fn start_pending_take(&mut self, transport: &TransportSnapshot, len: usize) {
-        let Some((job_id, sync)) = self.pending else {
-            return;
-        };
-        let Some(idx) = self
-            .voices
-            .iter()
-            .position(|v| matches!(v.state, VoiceState::Armed { job_id: id, .. } if id == job_id))
-        else {
-            return;
-        };
-        let Some(offset) = grid_offset(sync, transport, len) else {
-            return;
-        };
-        let VoiceState::Armed { num_frames, .. } = self.voices[idx].state else {
-            return;
-        };
-        // The take starts `offset` frames into this piece: count those frames as not yet
-        // reached by starting its position "before" zero.
-        self.voices[idx].state = VoiceState::Playing {
-            job_id,
-            pos: 0,
-            num_frames,
-            num_owed: 0,
-            fade_out_left: None,
-        };
-        self.start_offsets[idx] = offset as u32;
-        // The take it replaces fades out from the same point.
-        for other in 0..NUM_VOICES {
-            if other != idx {
-                if let VoiceState::Playing {
-                    ref mut fade_out_left,
-                    ..
-                } = self.voices[other].state
-                {
-                    if fade_out_left.is_none() {
-                        *fade_out_left = Some(self.fade_frames);
+    /// Starts every armed segment whose start falls in this piece.
+    fn start_due_segments(&mut self, transport: &TransportSnapshot, len: usize) {
+        for idx in 0..NUM_VOICES {
+            let VoiceState::Armed {
+                job_id,
+                first_frame_pos,
+                num_frames,
+                start,
+            } = self.voices[idx].state
+            else {
+                continue;
+            };
+            let (offset, num_late) = match start {
+                SegmentStart::NextGrid(sync) => {
+                    if self.pending != Some(job_id) {
+                        continue;
+                    }
+                    match grid::grid_offset(sync, transport, len) {
+                        Some(offset) => (offset, 0),
+                        None => continue,
                     }
                 }
+                SegmentStart::AtBeats(beats) => {
+                    match grid::offset_to_beats(beats, transport, len) {
+                        Some(offset) if offset >= 0 => (offset as usize, 0),
+                        Some(late) => (0, late.unsigned_abs()),
+                        None => continue,
+                    }
+                }
+            };
+            self.voices[idx].state = VoiceState::Playing {
+                job_id,
+                first_frame_pos,
+                pos: num_late.min(num_frames),
+                num_frames,
+                fade_out_left: None,
+            };
+            self.start_offsets[idx] = offset as u32;
+            // A take still playing past this point fades out from here; one that ends by now
+            // (the previous segment of a chain) plays out untouched.
+            for other in 0..NUM_VOICES {
+                if other != idx && self.voices[other].frames_left() > offset as u64 {
+                    self.voices[other].fade_out(self.fade_frames + offset as u32);
+                }
             }
+            if self.pending == Some(job_id) {
+                self.pending = None;
+            }
+            let _ = self.ends.to_worker.try_push(AudioToWorker::Started {
+                job_id,
+                voice_idx: idx as u8,
+            });
         }
-        self.pending = None;
-        let _ = self.ends.to_worker.try_push(AudioToWorker::Started {
-            job_id,
-            voice_idx: idx as u8,
-        });
     }
 
     /// Reads the voice's frames for this piece into `wet`, with fades; handles underruns and
-    /// the end of the take.
+    /// the end of the segment.
     fn render_voice(&mut self, idx: usize, len: usize) {
         let VoiceState::Playing {
             job_id,
-            mut pos,
+            first_frame_pos,
+            pos,
             num_frames,
-            mut num_owed,
-            mut fade_out_left,
+            fade_out_left,
         } = self.voices[idx].state
         else {
             self.start_offsets[idx] = 0;
@@ -420,31 +394,18 @@ impl AudioEngine {
         };
         let offset = (self.start_offsets[idx] as usize).min(len);
         self.start_offsets[idx] = 0;
-        // Stale frames of the previous job and frames owed from an underrun go first.
-        self.drop_stale(idx);
-        let mut wanted = (len - offset) as u64;
-        wanted = wanted.min(num_frames.saturating_sub(pos));
+        let mut wanted = ((len - offset) as u64).min(num_frames.saturating_sub(pos));
         if let Some(left) = fade_out_left {
-            wanted = wanted.min(left as u64);
+            // `left` counts from the piece's start.
+            wanted = wanted.min(left.saturating_sub(offset as u32) as u64);
         }
         let wanted = wanted as usize;
+        let ring_pos = first_frame_pos + pos;
         if self.offline {
-            self.wait_for_frames(idx, wanted + num_owed as usize);
+            self.wait_for_frames(idx, ring_pos, wanted);
         }
-        // Drop owed frames that have arrived.
-        let ring = &mut self.ends.voices[idx];
-        let drop_now = (num_owed as usize).min(ring.occupied_len() / 2);
-        ring.skip(drop_now * 2);
-        num_owed -= drop_now as u64;
-        self.voices[idx].num_consumed += drop_now as u64;
-        let got = if num_owed > 0 {
-            0
-        } else {
-            ring.pop_slice(&mut self.scratch[..wanted * 2]) / 2
-        };
-        self.voices[idx].num_consumed += got as u64;
+        let got = self.ends.playback[idx].read_at(ring_pos, &mut self.scratch[..wanted * 2]);
         if got < wanted {
-            num_owed += (wanted - got) as u64;
             self.shared.num_underruns.fetch_add(1, Ordering::Relaxed);
         }
         let fade = self.fade_frames as u64;
@@ -458,85 +419,46 @@ impl AudioEngine {
                 gain = gain.min((num_frames - take_pos) as f32 / fade as f32);
             }
             if let Some(left) = fade_out_left {
-                gain *= (left as f32 - i as f32).max(0.0) / self.fade_frames as f32;
+                // The stop fade counts from the piece's start.
+                let frames_in = (offset + i) as f32;
+                gain *= (left as f32 - frames_in).clamp(0.0, self.fade_frames as f32)
+                    / self.fade_frames as f32;
             }
             let o = (offset + i) * 2;
             self.wet[o] += self.scratch[i * 2] * gain;
             self.wet[o + 1] += self.scratch[i * 2 + 1] * gain;
         }
-        self.emit_take_midi(idx, job_id, pos, wanted as u64, offset);
-        pos += wanted as u64;
-        if let Some(left) = fade_out_left.as_mut() {
-            *left = left.saturating_sub(wanted as u32);
-        }
+        let timing = self.piece_start + offset;
+        let playback = &mut self.ends.playback[idx];
+        self.midi_out.emit_take(
+            playback,
+            &mut self.voices[idx].sounding,
+            job_id,
+            pos,
+            wanted as u64,
+            timing,
+        );
+        let pos = pos + wanted as u64;
+        let fade_out_left = fade_out_left.map(|left| left.saturating_sub((offset + wanted) as u32));
         let finished = pos >= num_frames || fade_out_left == Some(0);
         self.voices[idx].state = VoiceState::Playing {
             job_id,
+            first_frame_pos,
             pos,
             num_frames,
-            num_owed,
             fade_out_left,
         };
         if finished {
             let end = (self.piece_start + offset + wanted).saturating_sub(1);
-            self.release_notes(idx, end as u32);
+            self.midi_out
+                .release_all(&mut self.voices[idx].sounding, end as u32);
             self.free_voice(idx);
         }
     }
 
-    /// Sends the take's note events that fall in `[pos, pos + num_frames)` of the take, placed
-    /// `offset` frames into the current piece. Events of other (earlier) takes are dropped.
-    fn emit_take_midi(
-        &mut self,
-        idx: usize,
-        job_id: JobId,
-        pos: u64,
-        num_frames: u64,
-        offset: usize,
-    ) {
-        while let Some(event) = self.ends.voice_midi[idx].first().copied() {
-            if event.job_id != job_id {
-                self.ends.voice_midi[idx].skip(1);
-                continue;
-            }
-            if event.frame >= pos + num_frames {
-                break;
-            }
-            self.ends.voice_midi[idx].skip(1);
-            let timing = (self.piece_start + offset) as u64 + event.frame.saturating_sub(pos);
-            let pitch = event.pitch.min(127);
-            let sounding = &mut self.voices[idx].sounding[pitch as usize];
-            if event.is_on {
-                if event.frame < pos {
-                    continue; // late after an underrun: skipped, as its audio was
-                }
-                if *sounding {
-                    push_midi(&mut self.midi_out, (timing as u32, pitch, 0, false));
-                }
-                *sounding = true;
-                push_midi(
-                    &mut self.midi_out,
-                    (timing as u32, pitch, event.velocity, true),
-                );
-            } else if *sounding {
-                *sounding = false;
-                push_midi(&mut self.midi_out, (timing as u32, pitch, 0, false));
-            }
-        }
-    }
-
-    /// Turns off every note the voice has on, at `timing` in the block.
-    fn release_notes(&mut self, idx: usize, timing: u32) {
-        for pitch in 0..128u8 {
-            if std::mem::take(&mut self.voices[idx].sounding[pitch as usize]) {
-                push_midi(&mut self.midi_out, (timing, pitch, 0, false));
-            }
-        }
-    }
-
     /// Note events for the host from the last block(s), sorted by frame. Real-time safe.
-    pub fn midi_out(&self) -> &[(u32, u8, u8, bool)] {
-        &self.midi_out
+    pub fn midi_out(&self) -> &[MidiEvent] {
+        self.midi_out.events()
     }
 
     /// Forgets the sent note events. Real-time safe (keeps the capacity).
@@ -544,53 +466,26 @@ impl AudioEngine {
         self.midi_out.clear();
     }
 
-    /// Skips the previous job's frames left in a voice ring. Real-time safe.
-    fn drop_stale(&mut self, idx: usize) {
-        let voice = &mut self.voices[idx];
-        if voice.num_stale == 0 {
-            return;
-        }
-        let ring = &mut self.ends.voices[idx];
-        let n = (voice.num_stale as usize).min(ring.occupied_len() / 2);
-        ring.skip(n * 2);
-        voice.num_stale -= n as u64;
-    }
-
-    /// Offline only: waits until the voice ring holds `num_frames` frames past the stale ones.
-    fn wait_for_frames(&mut self, idx: usize, num_frames: usize) {
+    /// Offline only: waits until the voice ring holds `num_frames` frames from `ring_pos`.
+    fn wait_for_frames(&mut self, idx: usize, ring_pos: u64, num_frames: usize) {
         let started = Instant::now();
-        loop {
-            self.drop_stale(idx);
-            let ready = self.voices[idx].num_stale == 0
-                && self.ends.voices[idx].occupied_len() / 2 >= num_frames;
-            if ready || started.elapsed() >= OFFLINE_WAIT_LIMIT {
-                return;
-            }
+        while self.ends.playback[idx].available_from(ring_pos) < num_frames
+            && started.elapsed() < OFFLINE_WAIT_LIMIT
+        {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 
-    /// Ends a voice's job: drops what is in its ring and tells the worker how much was consumed.
+    /// Ends a voice's segment: drops what is in its ring and tells the worker the voice is free.
     fn free_voice(&mut self, idx: usize) {
-        let job_id = match self.voices[idx].state {
-            VoiceState::Free => return,
-            VoiceState::Armed { job_id, .. } | VoiceState::Playing { job_id, .. } => job_id,
+        let Some(job_id) = self.voices[idx].job_id() else {
+            return;
         };
-        self.drop_stale(idx);
-        let voice = &mut self.voices[idx];
-        if voice.num_stale == 0 {
-            let ring = &mut self.ends.voices[idx];
-            let n = ring.occupied_len() / 2;
-            ring.skip(n * 2);
-            voice.num_consumed += n as u64;
-        }
-        let consumed = voice.num_consumed;
-        voice.num_consumed = 0;
-        voice.state = VoiceState::Free;
+        self.ends.playback[idx].discard_all();
+        self.voices[idx].state = VoiceState::Free;
         let _ = self.ends.to_worker.try_push(AudioToWorker::VoiceFree {
             voice_idx: idx as u8,
             job_id,
-            num_frames_consumed: consumed,
         });
     }
 
@@ -602,42 +497,59 @@ impl AudioEngine {
         transport: &TransportSnapshot,
     ) {
         let scratch = &mut self.capture_scratch[..len * 2];
+        let mut num_nonfinite = 0u64;
+        let mut clean = |s: f32| {
+            if s.is_finite() {
+                s
+            } else {
+                num_nonfinite += 1;
+                0.0
+            }
+        };
         if channels.len() >= 2 {
             for i in 0..len {
-                scratch[i * 2] = channels[0][start + i];
-                scratch[i * 2 + 1] = channels[1][start + i];
+                scratch[i * 2] = clean(channels[0][start + i]);
+                scratch[i * 2 + 1] = clean(channels[1][start + i]);
             }
         } else {
             for i in 0..len {
-                let s = channels[0][start + i];
+                let s = clean(channels[0][start + i]);
                 scratch[i * 2] = s;
                 scratch[i * 2 + 1] = s;
             }
         }
-        let pushed = self.ends.capture_audio.push_slice(scratch) / 2;
+        if num_nonfinite > 0 {
+            self.shared
+                .num_nonfinite_input_samples
+                .fetch_add(num_nonfinite, Ordering::Relaxed);
+        }
+        if self.offline {
+            // A bounce must not lose context: wait for the worker to drain.
+            let started = Instant::now();
+            while !self.ends.capture.has_room_for(len) && started.elapsed() < OFFLINE_WAIT_LIMIT {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        let pushed = self.ends.capture.push_piece(scratch, transport);
         if pushed < len {
             self.shared
                 .num_capture_dropped_frames
                 .fetch_add((len - pushed) as u64, Ordering::Relaxed);
         }
-        let _ = self.ends.capture_blocks.try_push(CaptureBlock {
-            num_frames: len as u32,
-            transport: *transport,
-        });
         self.captured_frames += len as u64;
     }
 
-    fn capture_notes(&mut self, notes: &[(u32, u8, u8, bool)], transport: &TransportSnapshot) {
-        for &(offset, pitch, velocity, is_on) in notes {
+    fn capture_notes(&mut self, notes: &[MidiEvent], transport: &TransportSnapshot) {
+        for note in notes {
             let pos_beats = transport
                 .pos_beats
-                .map(|b| b + offset as f64 / transport.frames_per_beat());
-            let _ = self.ends.capture_notes.try_push(CapturedNote {
+                .map(|b| b + note.frame as f64 / transport.frames_per_beat());
+            let _ = self.ends.capture.push_note(CapturedNote {
                 pos_beats,
-                frame_idx: self.captured_frames + offset as u64,
-                pitch,
-                velocity,
-                is_on,
+                frame_idx: self.captured_frames + note.frame as u64,
+                pitch: note.pitch,
+                velocity: note.velocity,
+                is_on: note.is_on,
             });
         }
     }
@@ -645,11 +557,8 @@ impl AudioEngine {
     fn publish_buffer_health(&self) {
         let mut buffered = 0;
         for (idx, voice) in self.voices.iter().enumerate() {
-            if matches!(
-                voice.state,
-                VoiceState::Playing { .. } | VoiceState::Armed { .. }
-            ) {
-                buffered = buffered.max(self.ends.voices[idx].occupied_len() as u64 / 2);
+            if voice.job_id().is_some() {
+                buffered = buffered.max(self.ends.playback[idx].occupied_frames() as u64);
             }
         }
         self.shared
@@ -661,38 +570,6 @@ impl AudioEngine {
     pub fn sample_rate_hz(&self) -> f32 {
         self.sample_rate_hz
     }
-}
-
-/// Adds an event if there is room (never grows the buffer). Real-time safe.
-fn push_midi(out: &mut Vec<(u32, u8, u8, bool)>, event: (u32, u8, u8, bool)) {
-    if out.len() < out.capacity() {
-        out.push(event);
-    }
-}
-
-/// Stable insertion sort by frame (events arrive almost sorted; no allocation). Real-time safe.
-fn sort_by_frame(events: &mut [(u32, u8, u8, bool)]) {
-    for i in 1..events.len() {
-        let mut j = i;
-        while j > 0 && events[j - 1].0 > events[j].0 {
-            events.swap(j - 1, j);
-            j -= 1;
-        }
-    }
-}
-
-/// The transport `offset` frames into a block (same tempo). Real-time safe.
-fn advance(transport: &TransportSnapshot, offset: usize) -> TransportSnapshot {
-    if offset == 0 {
-        return *transport;
-    }
-    let mut t = *transport;
-    if t.playing {
-        let beats = offset as f64 / t.frames_per_beat();
-        t.pos_beats = t.pos_beats.map(|b| b + beats);
-        t.pos_samples = t.pos_samples.map(|s| s + offset as i64);
-    }
-    t
 }
 
 /// `v`, or `default` when `v` is NaN or infinite. Real-time safe.
@@ -712,3 +589,6 @@ pub fn db_to_gain(db: f32) -> f32 {
         10f32.powf(db / 20.0)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,12 +4,13 @@
 //! continuo continue --model DIR --input riff.wav --bpm 120 --bars 4 --prompt "..." --out out.wav
 //! ```
 
-use continuo::midi_file::{self, BeatNote};
+use continuo::midi_file;
 use continuo::offline::OfflineRenderer;
 use continuo::params::{
     clamp_prompt, set_without_host, ContinuoParams, SyncMode, MAX_PROMPT_BYTES,
 };
 use continuo::picture::{write_piano_roll, RollNote};
+use continuo::timeline::{BeatNote, Meter, MidiEvent};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -311,12 +312,12 @@ fn run(args: Args) -> Result<(), String> {
         block_notes.clear();
         while next_event < events.len() && events[next_event].0 < end as u64 {
             let (frame, pitch, velocity, is_on) = events[next_event];
-            block_notes.push((
-                frame.saturating_sub(pos as u64) as u32,
+            block_notes.push(MidiEvent {
+                frame: frame.saturating_sub(pos as u64) as u32,
                 pitch,
                 velocity,
                 is_on,
-            ));
+            });
             next_event += 1;
         }
         let (left, right) = out.split_at_mut(1);
@@ -325,17 +326,18 @@ fn run(args: Args) -> Result<(), String> {
         pos = end;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if let Some((_, error)) = renderer.take_failure() {
+        return Err(format!("the take failed: {error}"));
+    }
     if let Some(error) = renderer.shared.text.lock().error.clone() {
         return Err(error);
     }
     write_wav(&args.out, rate, &out)?;
     let input_beats = input_frames as f64 / frames_per_beat;
     let beats_per_bar = args.time_sig.0 as f64 * 4.0 / args.time_sig.1 as f64;
-    let continuation = BeatNote::from_seconds(
-        &renderer.shared.last_take_notes.lock(),
-        args.bpm,
-        input_beats,
-    );
+    let meter = Meter::new(args.bpm, (args.time_sig.0 as u32, args.time_sig.1 as u32));
+    let last_take = renderer.shared.last_take.lock().clone().unwrap_or_default();
+    let continuation = meter.all_to_beats(&last_take.notes, input_beats);
     // A WAV's notes are the ones the transcriber heard in the context (the last --context-bars
     // bars of the input).
     let status_message = renderer.shared.text.lock().message.clone();
@@ -343,11 +345,7 @@ fn run(args: Args) -> Result<(), String> {
     let context_start_beats = (input_beats - args.context_bars as f64 * beats_per_bar).max(0.0);
     let riff: Vec<BeatNote> = match &midi_input {
         Some(notes) => notes.clone(),
-        None => BeatNote::from_seconds(
-            &renderer.shared.last_heard_notes.lock(),
-            args.bpm,
-            context_start_beats,
-        ),
+        None => meter.all_to_beats(&last_take.heard_notes, context_start_beats),
     };
     let input_track = if midi_input.is_some() {
         "input"

@@ -1,8 +1,9 @@
 //! The egui panel: prompt, model folder, Generate / Stop, progress, every parameter, buffer
 //! health. GUI thread only; it never waits for the worker.
 
-use crate::engine::messages::WorkerCommand;
-use crate::engine::status::{Phase, SharedStatus};
+use crate::bridge::status::Phase;
+use crate::bridge::{PanelRequests, SharedStatus, WorkerCommand};
+use crate::engine::export::takes_dir;
 use crate::params::{clamp_prompt, ContinuoParams, MAX_PROMPT_BYTES};
 use crossbeam_channel::Sender;
 use nice_plug::context::gui::GuiContext;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 pub struct Panel {
     params: Arc<ContinuoParams>,
     shared: Arc<SharedStatus>,
+    requests: Arc<PanelRequests>,
     commands: Sender<WorkerCommand>,
     gui: Option<GuiContext>,
     /// The prompt as typed; written to the parameters on every change.
@@ -34,6 +36,7 @@ pub struct Panel {
 pub fn create(
     params: Arc<ContinuoParams>,
     shared: Arc<SharedStatus>,
+    requests: Arc<PanelRequests>,
     commands: Sender<WorkerCommand>,
 ) -> Option<EguiEditor<Panel>> {
     let (width, height) = *params.editor_size.read();
@@ -50,6 +53,7 @@ pub fn create(
         model_dir,
         params,
         shared,
+        requests,
         commands,
         gui: None,
         prompt_note: None,
@@ -121,8 +125,8 @@ impl Panel {
         };
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(phase).strong());
-            if !text.model.is_empty() {
-                ui.label(format!("· {}", text.model));
+            if let Some(model) = &text.model {
+                ui.label(format!("· {} ({})", model.name, model.family));
             }
         });
         if !text.message.is_empty() {
@@ -153,7 +157,8 @@ impl Panel {
             ui.small(note);
         }
         // The notes model knows a vocabulary of words: say which ones it took.
-        if self.shared.text.lock().model.ends_with("(notes)") && !self.prompt.trim().is_empty() {
+        let writes_notes = self.shared.model_family().is_some_and(|f| f.writes_notes());
+        if writes_notes && !self.prompt.trim().is_empty() {
             let steering = crate::model::notes::prompt::read_prompt(&self.prompt);
             if !steering.understood.is_empty() {
                 ui.colored_label(
@@ -185,25 +190,19 @@ impl Panel {
                 self.load_model();
             }
         });
-        let found = crate::model::runtime::bundled_model_roots();
+        // The worker lists the bundled model folders when a model loads; no disk reads here.
+        let found = self.shared.bundled_models.lock().clone();
         let mut picked = None;
-        for root in &found {
-            if let Ok(entries) = std::fs::read_dir(root) {
-                for entry in entries.flatten() {
-                    let path = entry.path();
-                    if path.join(crate::model::manifest::MANIFEST_FILE).is_file() {
-                        let name = path
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        if ui
-                            .small_button(format!("Use bundled model “{name}”"))
-                            .clicked()
-                        {
-                            picked = Some(path);
-                        }
-                    }
-                }
+        for path in found {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if ui
+                .small_button(format!("Use bundled model “{name}”"))
+                .clicked()
+            {
+                picked = Some(path);
             }
         }
         if let Some(path) = picked {
@@ -227,29 +226,32 @@ impl Panel {
                 .button(egui::RichText::new("Generate").strong())
                 .clicked()
             {
-                self.shared
-                    .generate_requested
-                    .store(true, Ordering::Relaxed);
+                self.requests.request_generate();
             }
             if ui.button("Stop").clicked() {
-                self.shared.stop_requested.store(true, Ordering::Relaxed);
+                self.requests.request_stop();
             }
             let seed = self.shared.text.lock().last_seed;
             if let Some(seed) = seed {
                 ui.label(format!("last seed {seed}"));
             }
-            let has_notes = !self.shared.last_take_notes.lock().is_empty();
+            let has_notes = self
+                .shared
+                .last_take
+                .lock()
+                .as_ref()
+                .is_some_and(|t| !t.notes.is_empty());
             if ui
                 .add_enabled(has_notes, egui::Button::new("Save MIDI"))
                 .on_hover_text(format!(
                     "Save the last take's notes as a .mid file in {}",
-                    crate::engine::status::takes_dir().display()
+                    takes_dir().display()
                 ))
                 .clicked()
             {
                 let _ = self
                     .commands
-                    .try_send(WorkerCommand::ExportMidi(crate::engine::status::takes_dir()));
+                    .try_send(WorkerCommand::ExportMidi(takes_dir()));
             }
         });
         let phase = self.shared.phase();
@@ -326,7 +328,19 @@ impl Panel {
             };
             ui.colored_label(colour, format!("Underruns {underruns}"));
             if dropped > 0 {
-                ui.label(format!("Capture dropped {dropped} frames"));
+                ui.colored_label(
+                    egui::Color32::from_rgb(240, 170, 80),
+                    format!("Capture dropped {dropped} frames"),
+                );
+            }
+            let nonfinite = self
+                .shared
+                .num_nonfinite_input_samples
+                .load(Ordering::Relaxed);
+            if nonfinite > 0 {
+                ui.label(format!(
+                    "Input had {nonfinite} NaN/Inf samples (captured as silence)"
+                ));
             }
             ui.label(format!("{:.1} kHz", rate / 1000.0));
         });

@@ -1,7 +1,7 @@
 //! The rolling history of what the track played: input audio at host rate and MIDI notes, kept on
 //! the worker thread. Not real-time safe (the worker owns it).
 
-use super::{CaptureBlock, CapturedNote};
+use crate::bridge::{CaptureBlock, CaptureConsumer, CapturedNote};
 
 /// Seconds of input kept: a minute covers 16 bars down to 64 BPM, with slack.
 pub const HISTORY_SECONDS: f64 = 64.0;
@@ -45,6 +45,23 @@ impl History {
             self.audio[write_frame * 2..(write_frame + run) * 2].copy_from_slice(&rest[..run * 2]);
             rest = &rest[run * 2..];
             self.total_frames += run as u64;
+        }
+    }
+
+    /// Takes everything the capture rings hold. `scratch` is reused between calls.
+    pub fn drain(&mut self, capture: &mut CaptureConsumer, scratch: &mut [f32]) {
+        while let Some(block) = capture.pop_block() {
+            self.last_block = Some(block);
+        }
+        loop {
+            let n = capture.pop_frames(scratch);
+            if n == 0 {
+                break;
+            }
+            self.push_audio(&scratch[..n * 2]);
+        }
+        while let Some(note) = capture.pop_note() {
+            self.push_note(note);
         }
     }
 

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
 
+pub use crate::timeline::Note;
+
 /// File name of the bundled SoundFont; the plugin bundle carries it beside the default model.
 pub const SOUND_FONT_FILE_NAME: &str = "continuo-instruments.sf2";
 
@@ -85,25 +87,6 @@ pub enum InstrumentError {
         instrument: Instrument,
         reason: String,
     },
-}
-
-/// One note to play, timed in seconds from the first frame of the render. Seconds (not frames)
-/// so one list of notes plays the same at any rate; the render turns them into frames with
-/// `round(seconds * sample_rate_hz)`, then moves each to the nearest `EVENT_GRID_FRAMES` line.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NoteEvent {
-    /// When the key goes down, in seconds from the render's start. A note that starts before 0
-    /// and is still held at 0 starts at 0; one that ends by 0, or starts at or after the render's
-    /// end, is not played.
-    pub start_seconds: f64,
-    /// How long the key is held, in seconds; the release then rings as long as the preset's
-    /// envelope (or until the render ends). Zero or negative: released one grid step after it
-    /// starts.
-    pub duration_seconds: f64,
-    /// MIDI pitch, 0-127 (60 = middle C).
-    pub pitch: u8,
-    /// MIDI velocity, 1-127; 0 plays nothing.
-    pub velocity: u8,
 }
 
 /// The loaded SoundFont, shared by every render. Made and used on the worker thread (or the
@@ -189,7 +172,7 @@ impl Instruments {
     pub fn render(
         &self,
         instrument: Instrument,
-        notes: &[NoteEvent],
+        notes: &[Note],
         sample_rate_hz: u32,
         num_frames: usize,
     ) -> Result<Vec<f32>, InstrumentError> {
@@ -324,7 +307,7 @@ struct Event {
 
 /// Note-ons and note-offs on the event grid, in the order to apply them. Checks every note.
 fn schedule(
-    notes: &[NoteEvent],
+    notes: &[Note],
     sample_rate_hz: u32,
     num_frames: usize,
 ) -> Result<Vec<Event>, InstrumentError> {

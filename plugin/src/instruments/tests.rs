@@ -17,8 +17,8 @@ fn font_bytes() -> Vec<u8> {
     std::fs::read(FONT_PATH).expect("the committed font is readable")
 }
 
-fn note(start_seconds: f64, duration_seconds: f64, pitch: u8, velocity: u8) -> NoteEvent {
-    NoteEvent {
+fn note(start_seconds: f64, duration_seconds: f64, pitch: u8, velocity: u8) -> Note {
+    Note {
         start_seconds,
         duration_seconds,
         pitch,
@@ -533,7 +533,7 @@ mod level {
         } else {
             60
         };
-        let notes: Vec<NoteEvent> = [0u8, 4, 7, 12]
+        let notes: Vec<Note> = [0u8, 4, 7, 12]
             .iter()
             .map(|i| note(0.0, 1.5, root + i, velocity))
             .collect();

@@ -9,9 +9,12 @@ pub mod runtime;
 pub mod sampling;
 pub mod session;
 pub mod tone_test;
+pub mod transcriber;
 
 pub use error::{ModelError, RuntimeError};
-pub use generator::{ContextNote, GenerationRequest, Generator, ModelInfo, Step, TakeNote};
+pub use generator::{
+    Density, GenerationRequest, Generator, JobControls, ListenTo, ModelFamily, ModelInfo, Step,
+};
 pub use manifest::Manifest;
 
 use std::path::Path;
@@ -23,12 +26,12 @@ pub const SUPPORTED_FAMILIES: &str = "notes, musicgen, tone-test";
 /// an error that says what to fix; never a half-loaded model. Worker thread; not real-time safe.
 pub fn load(folder: &Path) -> Result<Box<dyn Generator>, ModelError> {
     let manifest = Manifest::load(folder)?;
-    match manifest.family.as_str() {
-        tone_test::FAMILY => {
+    match ModelFamily::from_name(&manifest.family) {
+        Some(ModelFamily::ToneTest) => {
             let env = runtime::environment()?;
             Ok(Box::new(tone_test::ToneTest::load(&manifest, &env)?))
         }
-        notes::generator::FAMILY => {
+        Some(ModelFamily::Notes) => {
             let env = runtime::environment()?;
             let instruments = shared_instruments()?;
             Ok(Box::new(notes::generator::NotesGenerator::load(
@@ -37,14 +40,14 @@ pub fn load(folder: &Path) -> Result<Box<dyn Generator>, ModelError> {
                 instruments,
             )?))
         }
-        musicgen::FAMILY => {
+        Some(ModelFamily::Musicgen) => {
             let env = runtime::environment()?;
             Ok(Box::new(musicgen::MusicgenGenerator::load(
                 &manifest, &env,
             )?))
         }
-        other => Err(ModelError::UnknownFamily(
-            other.to_string(),
+        None => Err(ModelError::UnknownFamily(
+            manifest.family.clone(),
             SUPPORTED_FAMILIES,
         )),
     }

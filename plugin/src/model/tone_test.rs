@@ -5,6 +5,10 @@
 //!
 //! Graph contract: input `step` int64 `[1]`; output `audio` float32 `[channels, frames_per_step]`
 //! where `frames_per_step = sample_rate / frame_rate` from the manifest.
+//!
+//! For fault tests, the manifest's `[tone-test]` table may name a `fault`: `"panic-in-begin"`
+//! (a bug in a family's set-up), `"error-at-step"` with `fault_step = N` (a runtime error mid-take)
+//! or `"nan"` (a model that writes NaN and infinity).
 
 use super::error::ModelError;
 use super::generator::{GenerationRequest, Generator, ModelInfo, Step};
@@ -24,6 +28,34 @@ pub struct ToneTest {
     step_idx: i64,
     frames_done: usize,
     frames_wanted: usize,
+    fault: Fault,
+}
+
+/// A fault the test double injects, named in its manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    PanicInBegin,
+    ErrorAtStep(i64),
+    Nan,
+}
+
+impl Fault {
+    fn from_config(config: &toml::Table) -> Result<Self, String> {
+        let step = config
+            .get("fault_step")
+            .and_then(|v| v.as_integer())
+            .unwrap_or(0);
+        match config.get("fault").map(|v| v.as_str()) {
+            None => Ok(Self::None),
+            Some(Some("panic-in-begin")) => Ok(Self::PanicInBegin),
+            Some(Some("error-at-step")) => Ok(Self::ErrorAtStep(step)),
+            Some(Some("nan")) => Ok(Self::Nan),
+            Some(other) => Err(format!(
+                "unknown fault {other:?}: use panic-in-begin, error-at-step or nan"
+            )),
+        }
+    }
 }
 
 impl ToneTest {
@@ -48,6 +80,12 @@ impl ToneTest {
                 ),
             });
         }
+        let fault = Fault::from_config(&manifest.family_config).map_err(|reason| {
+            ModelError::BadManifest {
+                path: manifest.folder.join(super::manifest::MANIFEST_FILE),
+                reason,
+            }
+        })?;
         let shared = shared_session(env, &graph_path)?;
         let session = shared.lock();
         let expected = "inputs [step: int64], outputs [audio: float32]";
@@ -80,7 +118,7 @@ impl ToneTest {
         drop(session);
         Ok(Self {
             info: ModelInfo {
-                family: FAMILY.into(),
+                family: crate::model::ModelFamily::ToneTest,
                 name: manifest.name.clone(),
                 description: manifest.description.clone(),
                 sample_rate_hz: manifest.sample_rate_hz,
@@ -92,6 +130,7 @@ impl ToneTest {
             step_idx: 0,
             frames_done: 0,
             frames_wanted: 0,
+            fault,
         })
     }
 }
@@ -108,6 +147,9 @@ impl Generator for ToneTest {
                 request.sample_rate_hz, self.info.sample_rate_hz
             )));
         }
+        if self.fault == Fault::PanicInBegin {
+            panic!("tone-test fault: panic-in-begin");
+        }
         self.step_idx = 0;
         self.frames_done = 0;
         self.frames_wanted = request.num_frames;
@@ -117,6 +159,12 @@ impl Generator for ToneTest {
     fn step(&mut self, out: &mut Vec<f32>) -> Result<Step, ModelError> {
         if self.frames_done >= self.frames_wanted {
             return Ok(Step::Finished);
+        }
+        if self.fault == Fault::ErrorAtStep(self.step_idx) {
+            return Err(ModelError::Run(format!(
+                "tone-test fault: error at step {}",
+                self.step_idx
+            )));
         }
         let run_err = |err: ort::Error| ModelError::Run(err.to_string());
         let input = Tensor::from_array(([1usize], vec![self.step_idx])).map_err(run_err)?;
@@ -144,7 +192,12 @@ impl Generator for ToneTest {
         out.reserve(num_frames * num_channels);
         for frame_idx in 0..num_frames {
             for channel_idx in 0..num_channels {
-                out.push(data[channel_idx * self.frames_per_step + frame_idx]);
+                let sample = match (self.fault, frame_idx % 3) {
+                    (Fault::Nan, 0) => f32::NAN,
+                    (Fault::Nan, 1) => f32::INFINITY,
+                    _ => data[channel_idx * self.frames_per_step + frame_idx],
+                };
+                out.push(sample);
             }
         }
         self.frames_done += num_frames;

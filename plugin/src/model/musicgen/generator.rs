@@ -149,7 +149,7 @@ impl MusicgenGenerator {
         )?;
         Ok(Self {
             info: ModelInfo {
-                family: FAMILY.into(),
+                family: crate::model::ModelFamily::Musicgen,
                 name: manifest.name.clone(),
                 description: manifest.description.clone(),
                 sample_rate_hz: config.sample_rate_hz,

@@ -5,13 +5,14 @@ use super::composer::{self, ComposeRequest, Composition};
 use super::constraints::Constraints;
 use super::decoder::{DecoderShape, NotesDecoder};
 use super::tokens::{self, Note, TimeSig};
-use crate::instruments::{Instrument, Instruments, NoteEvent};
+use crate::instruments::{Instrument, Instruments};
 use crate::model::error::ModelError;
+use crate::model::generator::{Density, ListenTo};
 use crate::model::generator::{GenerationRequest, Generator, ModelInfo, Step};
 use crate::model::manifest::{Manifest, MANIFEST_FILE};
 use crate::model::sampling::{Sampler, SamplingSettings};
-use crate::params::{Density, Listen, Voice};
-use crate::transcribe::{self, NoteSettings, Transcriber, Transcription};
+use crate::model::transcriber::{self, NoteSettings, Transcriber, Transcription};
+use crate::timeline;
 
 /// Family name in manifests.
 pub const FAMILY: &str = "notes";
@@ -40,18 +41,6 @@ fn density_tag(density: Density) -> Option<&'static str> {
         Density::Sparse => Some("SPARSE"),
         Density::Medium => Some("MEDIUM"),
         Density::Busy => Some("BUSY"),
-    }
-}
-
-fn instrument_of(voice: Voice) -> Instrument {
-    match voice {
-        Voice::Piano => Instrument::Piano,
-        Voice::ElectricPiano => Instrument::ElectricPiano,
-        Voice::Pad => Instrument::Pad,
-        Voice::Pluck => Instrument::Pluck,
-        Voice::Bass => Instrument::Bass,
-        Voice::Strings => Instrument::Strings,
-        Voice::Choir => Instrument::Choir,
     }
 }
 
@@ -138,7 +127,7 @@ impl NotesGenerator {
         let decoder = NotesDecoder::open(env, manifest.file("model")?, shape)?;
         Ok(Self {
             info: ModelInfo {
-                family: FAMILY.into(),
+                family: crate::model::ModelFamily::Notes,
                 name: manifest.name.clone(),
                 description: manifest.description.clone(),
                 sample_rate_hz: 0,
@@ -165,11 +154,11 @@ impl NotesGenerator {
         let Some(comp) = job.comp.as_ref() else {
             return Ok(());
         };
-        let events: Vec<NoteEvent> = comp
+        let events: Vec<timeline::Note> = comp
             .notes
             .iter()
             .filter(|n| n.pitch >= 0 && n.pitch <= 127 && n.duration_16ths > 0)
-            .map(|n| NoteEvent {
+            .map(|n| timeline::Note {
                 start_seconds: n.start_16ths as f64 * job.seconds_per_16th,
                 duration_seconds: n.duration_16ths as f64 * job.seconds_per_16th,
                 pitch: n.pitch as u8,
@@ -205,22 +194,22 @@ impl NotesGenerator {
 
 /// The context notes a job uses, or the audio it must transcribe to get them.
 /// `None` when the audio must be transcribed.
-fn choose_context(listen: Listen, request: &GenerationRequest) -> Option<ContextSource> {
+fn choose_context(listen: ListenTo, request: &GenerationRequest) -> Option<ContextSource> {
     let num_midi = request.context_notes.len();
     let audible = request.context_audio.iter().any(|s| s.abs() > SILENCE_PEAK);
     match listen {
-        Listen::Midi => Some(ContextSource::Midi(num_midi)),
-        Listen::Auto if num_midi > 0 => Some(ContextSource::Midi(num_midi)),
-        Listen::Auto | Listen::Audio if !audible => Some(ContextSource::Nothing),
-        Listen::Auto | Listen::Audio => None,
+        ListenTo::Midi => Some(ContextSource::Midi(num_midi)),
+        ListenTo::Auto if num_midi > 0 => Some(ContextSource::Midi(num_midi)),
+        ListenTo::Auto | ListenTo::Audio if !audible => Some(ContextSource::Nothing),
+        ListenTo::Auto | ListenTo::Audio => None,
     }
 }
 
 /// Notes on the 16th grid as notes in seconds (MIDI out, export, the panel).
-fn in_seconds(notes: &[Note], seconds_per_16th: f64) -> Vec<crate::model::TakeNote> {
+fn in_seconds(notes: &[Note], seconds_per_16th: f64) -> Vec<timeline::Note> {
     notes
         .iter()
-        .map(|n| crate::model::TakeNote {
+        .map(|n| timeline::Note {
             start_seconds: n.start_16ths as f64 * seconds_per_16th,
             duration_seconds: n.duration_16ths as f64 * seconds_per_16th,
             pitch: n.pitch.clamp(0, 127) as u8,
@@ -229,7 +218,7 @@ fn in_seconds(notes: &[Note], seconds_per_16th: f64) -> Vec<crate::model::TakeNo
         .collect()
 }
 
-fn heard_to_context(notes: &[transcribe::HeardNote], tempo_bpm: f64) -> Vec<Note> {
+fn heard_to_context(notes: &[timeline::Note], tempo_bpm: f64) -> Vec<Note> {
     let beats_per_second = tempo_bpm / 60.0;
     notes
         .iter()
@@ -254,7 +243,7 @@ impl Generator for NotesGenerator {
         self.job = None;
         self.last_notes.clear();
         let settings = &request.settings;
-        let (num, den) = request.time_sig;
+        let (num, den) = request.meter.time_sig;
         let time_sig = TimeSig::new(num, den).unwrap_or(TimeSig::FOUR_FOUR);
         let source = choose_context(settings.listen, request);
         let context_notes = match source {
@@ -276,9 +265,9 @@ impl Generator for NotesGenerator {
             Some(_) => None,
             None => {
                 if self.transcriber.is_none() {
-                    self.transcriber = Some(transcribe::open()?);
+                    self.transcriber = Some(transcriber::open()?);
                 }
-                let audio = transcribe::prepare_audio(
+                let audio = transcriber::prepare_audio(
                     &request.context_audio,
                     self.info.num_channels,
                     request.sample_rate_hz,
@@ -295,7 +284,7 @@ impl Generator for NotesGenerator {
             num_context_bars: settings.context_bars,
             num_bars: settings.length_bars,
             time_sig,
-            tempo_bpm: request.tempo_bpm,
+            tempo_bpm: request.meter.tempo_bpm,
             sampling: SamplingSettings {
                 temperature: settings.temperature,
                 top_k: settings.top_k,
@@ -310,16 +299,16 @@ impl Generator for NotesGenerator {
             density_hint: density_tag(settings.density),
             seed: request.seed,
         };
-        let voice = instrument_of(settings.voice);
+        let voice = settings.instrument;
         self.job = Some(NotesJob {
             request: compose,
             listening,
             comp: None,
             source: source.unwrap_or(ContextSource::Audio(0)),
-            tempo_bpm: request.tempo_bpm,
+            tempo_bpm: request.meter.tempo_bpm,
             sample_rate_hz: request.sample_rate_hz,
             num_frames: request.num_frames,
-            seconds_per_16th: 60.0 / request.tempo_bpm / 4.0,
+            seconds_per_16th: request.meter.seconds_per_16th(),
             voice,
             instrument: voice,
             audio: None,
@@ -379,7 +368,7 @@ impl Generator for NotesGenerator {
         })
     }
 
-    fn take_notes(&self) -> Vec<crate::model::TakeNote> {
+    fn take_notes(&self) -> Vec<timeline::Note> {
         // Known once the composition is rendered, before the audio is handed out.
         let Some(job) = self.job.as_ref().filter(|j| j.audio.is_some()) else {
             return Vec::new();
@@ -409,7 +398,7 @@ impl Generator for NotesGenerator {
         }
     }
 
-    fn heard_notes(&self) -> Vec<crate::model::TakeNote> {
+    fn heard_notes(&self) -> Vec<timeline::Note> {
         let Some(job) = self.job.as_ref() else {
             return Vec::new();
         };

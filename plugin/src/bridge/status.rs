@@ -1,7 +1,11 @@
-//! What the worker and the audio thread tell the panel, and the panel's requests to the audio
-//! thread. Atomics for everything the audio thread touches; a lock only for text.
+//! What the worker and the audio thread tell the panel and the command line, and the panel's
+//! requests to the audio thread. Atomics for everything the audio thread touches; locks only for
+//! what the worker and the GUI share.
 
+use crate::model::{ModelFamily, ModelInfo};
+use crate::timeline::Note;
 use parking_lot::Mutex;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 /// Where the engine stands, for the status line.
@@ -50,8 +54,8 @@ impl AtomicF32 {
 /// Text shown in the panel. GUI and worker threads only (locked).
 #[derive(Debug, Clone, Default)]
 pub struct StatusText {
-    /// The loaded model's name and family, or empty.
-    pub model: String,
+    /// The loaded model, if any.
+    pub model: Option<ModelInfo>,
     /// What is happening, in plain words.
     pub message: String,
     /// The last error, in plain words with what to do; cleared by the next success.
@@ -68,6 +72,11 @@ pub struct SharedStatus {
     pub num_underruns: AtomicU64,
     /// Audio thread: input frames dropped because the capture ring was full.
     pub num_capture_dropped_frames: AtomicU64,
+    /// Audio thread: input samples that were NaN or infinite, replaced by silence before
+    /// capture (and kept out of the output when the dry path is muted). Real-time safe.
+    pub num_nonfinite_input_samples: AtomicU64,
+    /// Audio thread: segments that ended without playing because their job failed.
+    pub num_failed_segments: AtomicU64,
     /// Audio thread: frames buffered ahead for the playing (or armed) take.
     pub num_buffered_frames: AtomicU64,
     /// Audio thread: frames processed since activation, so the worker can measure how fast the
@@ -83,40 +92,55 @@ pub struct SharedStatus {
     pub speed_x_realtime: AtomicF32,
     /// Worker: estimated seconds until the job is fully generated.
     pub eta_seconds: AtomicF32,
-    /// GUI → audio thread: Generate pressed. The audio thread swaps it back to false.
-    pub generate_requested: AtomicBool,
-    /// GUI → audio thread: Stop pressed.
-    pub stop_requested: AtomicBool,
     /// GUI/worker text. Not real-time safe (lock).
     pub text: Mutex<StatusText>,
-    /// Worker: the notes of the most recent finished take, for families that write notes
-    /// (export, command line). Not real-time safe (lock).
-    pub last_take_notes: Mutex<Vec<crate::model::TakeNote>>,
-    /// Worker: the notes the most recent take heard in the track's audio, in seconds from the
-    /// start of its context (empty when it read MIDI). Not real-time safe (lock).
-    pub last_heard_notes: Mutex<Vec<crate::model::TakeNote>>,
-    /// Worker: the tempo and seed of the most recent finished take. Not real-time safe (lock).
-    pub last_take: Mutex<Option<TakeInfo>>,
+    /// Worker: the most recent finished take, for its export and the command line. Not
+    /// real-time safe (lock).
+    pub last_take: Mutex<Option<TakeSummary>>,
+    /// Worker: model folders found beside the plugin (bundled models), scanned when a model
+    /// loads, so the panel does not read the disk every frame. Not real-time safe (lock).
+    pub bundled_models: Mutex<Vec<PathBuf>>,
 }
 
-/// What a finished take was made with, for its export.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TakeInfo {
+/// What a finished take was made with and what it played, for its export.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TakeSummary {
     pub tempo_bpm: f64,
     pub seed: u64,
+    /// The take's notes in seconds from its start (empty for families that write audio).
+    pub notes: Vec<Note>,
+    /// The notes the take heard in the track's audio, in seconds from its context's start
+    /// (empty when it read MIDI).
+    pub heard_notes: Vec<Note>,
 }
 
-/// Where the panel saves takes: `$CONTINUO_TAKES_DIR` when set, else `~/Music/Continuo`, else
-/// the temporary folder.
-pub fn takes_dir() -> std::path::PathBuf {
-    if let Some(dir) = std::env::var_os("CONTINUO_TAKES_DIR").filter(|v| !v.is_empty()) {
-        return dir.into();
+/// The panel's (or the command line's) requests to the audio thread: flags the audio thread
+/// swaps back to false when it acts on them. Real-time safe.
+#[derive(Debug, Default)]
+pub struct PanelRequests {
+    /// Generate pressed.
+    pub generate: AtomicBool,
+    /// Stop pressed.
+    pub stop: AtomicBool,
+}
+
+impl PanelRequests {
+    pub fn request_generate(&self) {
+        self.generate.store(true, Ordering::Relaxed);
     }
-    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        Some(home) => std::path::PathBuf::from(home)
-            .join("Music")
-            .join("Continuo"),
-        None => std::env::temp_dir().join("Continuo"),
+
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes the Generate request, if any. Real-time safe.
+    pub fn take_generate(&self) -> bool {
+        self.generate.swap(false, Ordering::Relaxed)
+    }
+
+    /// Takes the Stop request, if any. Real-time safe.
+    pub fn take_stop(&self) -> bool {
+        self.stop.swap(false, Ordering::Relaxed)
     }
 }
 
@@ -134,6 +158,11 @@ impl SharedStatus {
         let mut text = self.text.lock();
         text.message = message.into();
         text.error = None;
+    }
+
+    /// The loaded model's family, if a model is loaded. Not real-time safe (lock).
+    pub fn model_family(&self) -> Option<ModelFamily> {
+        self.text.lock().model.as_ref().map(|m| m.family)
     }
 
     /// Records an error for the panel and the log. Not real-time safe.

@@ -12,6 +12,7 @@
 
 use crate::model::error::ModelError;
 use crate::model::session::{describe_signature, shared_session, SharedSession};
+use crate::timeline::Note;
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
 
@@ -71,15 +72,6 @@ impl Default for NoteSettings {
             min_note_frames: 6,
         }
     }
-}
-
-/// A note heard in the audio, in seconds from the audio's first sample.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HeardNote {
-    pub start_seconds: f64,
-    pub duration_seconds: f64,
-    pub pitch: u8,
-    pub velocity: u8,
 }
 
 /// The acoustic model's session. One per process is enough: jobs take turns.
@@ -173,7 +165,7 @@ impl Transcriber {
         &mut self,
         audio: Vec<f32>,
         settings: &NoteSettings,
-    ) -> Result<Vec<HeardNote>, ModelError> {
+    ) -> Result<Vec<Note>, ModelError> {
         let mut job = Transcription::new(audio);
         while !self.run_window(&mut job)? {}
         Ok(job.notes(settings))
@@ -228,7 +220,7 @@ impl Transcription {
     /// onset). Peaks are followed forward from the latest to the earliest, so an earlier note of a
     /// key ends where a later one begins; the energy a note claims is cleared on its key and both
     /// neighbours so that one sound does not become two notes a semitone apart.
-    pub fn notes(&self, settings: &NoteSettings) -> Vec<HeardNote> {
+    pub fn notes(&self, settings: &NoteSettings) -> Vec<Note> {
         let n = self.num_frames;
         if n < 3 {
             return Vec::new();
@@ -275,7 +267,7 @@ impl Transcription {
                     energy[at(t, kk)] = 0.0;
                 }
             }
-            notes.push(HeardNote {
+            notes.push(Note {
                 start_seconds: start as f64 / FRAMES_PER_SECOND,
                 duration_seconds: (end - start) as f64 / FRAMES_PER_SECOND,
                 pitch: LOWEST_KEY + k as u8,
@@ -329,17 +321,13 @@ pub fn prepare_audio(
         .chunks_exact(num_channels)
         .map(|frame| frame.iter().sum::<f32>() / num_channels as f32)
         .collect();
-    crate::engine::resample::resample_clip(&mono, rate_hz, SAMPLE_RATE_HZ, 1)
+    crate::resample::resample_clip(&mono, rate_hz, SAMPLE_RATE_HZ, 1)
 }
 
 /// Onset F-measure of `estimate` against `reference`: a pair matches when the pitches agree and
 /// the starts are within `tolerance_seconds`, each note in at most one pair (the largest such
 /// matching). 1.0 when both are empty.
-pub fn onset_f_measure(
-    reference: &[HeardNote],
-    estimate: &[HeardNote],
-    tolerance_seconds: f64,
-) -> f64 {
+pub fn onset_f_measure(reference: &[Note], estimate: &[Note], tolerance_seconds: f64) -> f64 {
     if reference.is_empty() && estimate.is_empty() {
         return 1.0;
     }
@@ -430,8 +418,8 @@ pub fn open() -> Result<Transcriber, ModelError> {
 mod tests {
     use super::*;
 
-    fn note(start: f64, pitch: u8) -> HeardNote {
-        HeardNote {
+    fn note(start: f64, pitch: u8) -> Note {
+        Note {
             start_seconds: start,
             duration_seconds: 0.25,
             pitch,
