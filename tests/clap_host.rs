@@ -2018,10 +2018,42 @@ fn render_silence_with_trigger(
     speedup: Option<f64>,
     context: &str,
 ) -> [Vec<f32>; 2] {
+    render_with_triggers(
+        plugin,
+        sample_rate,
+        block,
+        num_bars,
+        speedup,
+        context,
+        &[(1.5, 2.5)],
+        |_| 0.0,
+    )
+}
+
+/// As [`render_silence_with_trigger`], with Generate pressed at each `(on_beats, off_beats)` and
+/// `input(frame)` on both input channels.
+#[allow(clippy::too_many_arguments)]
+fn render_with_triggers(
+    plugin: &mut Plugin,
+    sample_rate: f64,
+    block: usize,
+    num_bars: usize,
+    speedup: Option<f64>,
+    context: &str,
+    triggers: &[(f64, f64)],
+    input: impl Fn(usize) -> f32 + Send + Sync,
+) -> [Vec<f32>; 2] {
     let generate = plugin.id("Generate");
     let total = num_bars * frames_per_bar(sample_rate);
-    let trigger_on = frame_of_beat(1.5, sample_rate);
-    let trigger_off = frame_of_beat(2.5, sample_rate);
+    let edges: Vec<(usize, f64)> = triggers
+        .iter()
+        .flat_map(|&(on, off)| {
+            [
+                (frame_of_beat(on, sample_rate), 1.0),
+                (frame_of_beat(off, sample_rate), 0.0),
+            ]
+        })
+        .collect();
     let processor = plugin.activate(sample_rate, block as u32);
     let (processor, out) = plugin.run_audio(processor, |p| {
         let mut io = AudioIo::new(sample_rate, block as u32);
@@ -2030,7 +2062,7 @@ fn render_silence_with_trigger(
         let mut done = 0usize;
         while done < total {
             let len = block.min(total - done);
-            for (at, value) in [(trigger_on, 1.0), (trigger_off, 0.0)] {
+            for &(at, value) in &edges {
                 if (done..done + len).contains(&at) {
                     io.events.push(&ParamValueEvent::new(
                         (at - done) as u32,
@@ -2040,8 +2072,10 @@ fn render_silence_with_trigger(
                     ));
                 }
             }
-            for input in &mut io.inputs {
-                input[..len].fill(0.0);
+            for channel in &mut io.inputs {
+                for (i, sample) in channel[..len].iter_mut().enumerate() {
+                    *sample = input(done + i);
+                }
             }
             let transport = Transport {
                 playing: true,
@@ -2297,6 +2331,158 @@ fn offline_render_places_the_take_on_the_next_bar() {
         started.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Two takes scheduled back to back: Generate in bar 2 gives a one-bar take on bar 3, Generate
+/// again in bar 3 (while the first plays) gives the next on bar 4. Offline, each must start on its
+/// bar line's first frame and the two must join with no gap and no overlap: bar 3 and bar 4 each
+/// hold exactly one faded tone, no frame in between is silent, nothing sounds after bar 4. At 44.1
+/// and 48 kHz with odd block sizes; the test bundle aborts on any allocation in process().
+#[test]
+fn two_takes_play_back_to_back_on_bars_3_and_4() {
+    let env = TestEnv::get();
+    let entry = env.entry();
+    let mut plugin = Plugin::new(&entry);
+    let render: PluginRender = plugin
+        .instance
+        .plugin_shared_handle()
+        .get_extension()
+        .expect("the plugin offers the render extension");
+    let state = with_model_dir(&state_json(&plugin.save()), &env.model("tone"));
+    plugin
+        .load(&state_bytes(&state))
+        .expect("the tone model loads");
+    plugin.flush(&[("Length", 0.0)]);
+    render
+        .set(&plugin.instance.plugin_handle(), RenderMode::Offline)
+        .expect("render.set(offline) is accepted");
+    let mut failures = Vec::new();
+    for (sample_rate, block) in [
+        (48_000.0, 333usize),
+        (44_100.0, 333),
+        (44_100.0, 1021),
+        (48_000.0, 97),
+    ] {
+        let context = format!("{sample_rate} Hz, blocks of {block}");
+        let out = render_with_triggers(
+            &mut plugin,
+            sample_rate,
+            block,
+            6,
+            None,
+            &context,
+            &[(5.5, 6.5), (9.5, 10.5)],
+            |_| 0.0,
+        );
+        let bar = frames_per_bar(sample_rate);
+        let first = report_take(&out, sample_rate, 2 * bar);
+        let second = report_take(&out, sample_rate, 3 * bar);
+        let mut problems = Vec::new();
+        if first.first_sound != Some(2 * bar) {
+            problems.push(format!(
+                "first sound at {:?}, bar 3 starts at {}",
+                first.first_sound,
+                2 * bar
+            ));
+        }
+        for (name, report) in [("bar 3", &first), ("bar 4", &second)] {
+            if report.worst.0 >= TAKE_TOLERANCE {
+                problems.push(format!(
+                    "{name} differs from one faded tone by {} at take frame {} (an overlap or a shift)",
+                    report.worst.0, report.worst.1
+                ));
+            }
+            if report.num_silent_in_take > 0 {
+                problems.push(format!(
+                    "{name} has {} silent frames (longest gap {} frames from take frame {})",
+                    report.num_silent_in_take, report.longest_gap.1, report.longest_gap.0
+                ));
+            }
+        }
+        if let Some(after) = second.sound_after {
+            problems.push(format!("sound after bar 4: frame {after}"));
+        }
+        if out[0][3 * bar] <= 0.0 || out[0][3 * bar - 1] <= 0.0 {
+            problems.push(format!(
+                "the join is not sample-exact: frames {} and {} are {} and {}",
+                3 * bar - 1,
+                3 * bar,
+                out[0][3 * bar - 1],
+                out[0][3 * bar]
+            ));
+        }
+        println!(
+            "  {context}: first sound {:?}, worst {:.1e} / {:.1e}, frames around the join {} | {}",
+            first.first_sound,
+            first.worst.0,
+            second.worst.0,
+            out[0][3 * bar - 1],
+            out[0][3 * bar]
+        );
+        if !problems.is_empty() {
+            failures.push(format!("{context}: {}", problems.join("; ")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// NaN and infinity in the track's input while the context is captured, live and offline: with
+/// the dry path muted (Mix 100%) every output sample stays finite (the harness checks each
+/// block), the render does not hang, and the take still plays on bar 3.
+#[test]
+fn nan_in_the_context_keeps_the_output_finite_and_the_take_plays() {
+    let env = TestEnv::get();
+    let entry = env.entry();
+    let mut plugin = Plugin::new(&entry);
+    let render: PluginRender = plugin
+        .instance
+        .plugin_shared_handle()
+        .get_extension()
+        .expect("the plugin offers the render extension");
+    let state = with_model_dir(&state_json(&plugin.save()), &env.model("tone"));
+    plugin
+        .load(&state_bytes(&state))
+        .expect("the tone model loads");
+    plugin.flush(&[("Length", 0.0), ("Mix", 1.0)]);
+    let poisoned = |frame: usize| match frame % 997 {
+        0 => f32::NAN,
+        1 => f32::INFINITY,
+        2 => f32::NEG_INFINITY,
+        n => 0.1 * (n as f32 * 0.01).sin(),
+    };
+    for (mode, speedup, bars) in [
+        (RenderMode::Offline, None, 4usize),
+        (RenderMode::Realtime, Some(SPEEDUP_OVER_REALTIME), 8),
+    ] {
+        render
+            .set(&plugin.instance.plugin_handle(), mode)
+            .expect("render.set is accepted");
+        let context = format!("{mode:?}");
+        let started = Instant::now();
+        let out = render_with_triggers(
+            &mut plugin,
+            48_000.0,
+            512,
+            bars,
+            speedup,
+            &context,
+            &[(5.5, 6.5)],
+            poisoned,
+        );
+        let bar = frames_per_bar(48_000.0);
+        let take = out[0][2 * bar..].iter().position(|&s| s.abs() > 0.1);
+        assert!(
+            take.is_some_and(
+                |at| (2 * bar + at) % bar < 2 * (48_000.0 * TAKE_FADE_SECONDS) as usize
+            ),
+            "{context}: no take on a bar line after bar 2 (first loud frame {take:?})"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{context}: the render took {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -108,6 +108,31 @@ def test_generate_plays_the_test_tone(plugin, models_dir):
     np.testing.assert_allclose(take[fade:-fade], expected[fade:-fade], atol=2e-3)
 
 
+def test_nan_in_the_context_ends_cleanly_and_the_next_take_plays(plugin, models_dir):
+    """NaN and infinity in the input while the context is captured: with the dry path muted the
+    output stays finite, processing never hangs, and a take still plays, twice in a row."""
+    plugin.raw_state = state_with(plugin.raw_state, model_dir=str(models_dir / "tone"))
+    silence = np.zeros((2, RATE), dtype=np.float32)
+    plugin.process(silence, RATE, reset=True)  # activation loads the model
+    plugin.sync = "Now"
+    plugin.length_bars = 1
+    mix = plugin.parameters["mix"]
+    plugin.mix = getattr(mix, "max_value", None) or mix.range[1]  # 100 %: take only
+    plugin.process(silence, RATE, reset=False)  # let the mix smoother settle
+    poisoned = sine(RATE, 1.0)
+    poisoned[:, ::997] = np.nan
+    poisoned[:, 1::997] = np.inf
+    poisoned[:, 2::997] = -np.inf
+    for attempt in range(2):
+        plugin.generate = False
+        out = plugin.process(poisoned, RATE, reset=False)
+        assert np.isfinite(out).all(), f"take {attempt + 1}: NaN reached the output with the dry path muted"
+        plugin.generate = True
+        out = plugin.process(np.zeros((2, RATE * 3), dtype=np.float32), RATE, reset=False)
+        assert np.isfinite(out).all()
+        assert (np.abs(out[0]) > 0.1).any(), f"take {attempt + 1} did not play after a NaN context"
+
+
 def test_a_bundle_without_its_runtime_library_still_passes_audio(vst3_path, tmp_path):
     """The bundle's ONNX Runtime library is gone: the plugin loads, cannot load a model (the
     panel and log say the library was not found, see tests/no_runtime.rs for the message), and

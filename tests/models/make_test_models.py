@@ -59,7 +59,7 @@ def sha256(path: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def write_model(folder: str, model: onnx.ModelProto, num_channels: int, name: str, with_sha: bool = True, graph_path: str = "tone.onnx") -> None:
+def write_model(folder: str, model: onnx.ModelProto, num_channels: int, name: str, with_sha: bool = True, graph_path: str = "tone.onnx", family_table: str = "") -> None:
     os.makedirs(folder, exist_ok=True)
     onnx_path = os.path.join(folder, "tone.onnx")
     onnx.save(model, onnx_path)
@@ -70,6 +70,7 @@ def write_model(folder: str, model: onnx.ModelProto, num_channels: int, name: st
             f'description = "Test double: a {FREQ_HZ:.0f} Hz tone, for tests only"\n'
             f'license = "CC0-1.0"\nsample_rate = {RATE}\nchannels = {num_channels}\nframe_rate = {FRAME_RATE}.0\n\n'
             f'[files.graph]\npath = "{graph_path}"\n{sha_line}'
+            f'{family_table}'
         )
 
 
@@ -95,6 +96,14 @@ def main(out: str) -> None:
     # A manifest whose path escapes the model folder.
     folder = os.path.join(out, "escape")
     write_model(folder, tone_graph(1), 1, "Escape", with_sha=False, graph_path="../tone/tone.onnx")
+
+    # Fault doubles: the same tone with a fault the tone-test family injects (see tone_test.rs).
+    write_model(os.path.join(out, "tone-panics"), tone_graph(1), 1, "Panics in begin",
+                family_table='\n[tone-test]\nfault = "panic-in-begin"\n')
+    write_model(os.path.join(out, "tone-fails"), tone_graph(1), 1, "Fails at step 3",
+                family_table='\n[tone-test]\nfault = "error-at-step"\nfault_step = 3\n')
+    write_model(os.path.join(out, "tone-nan"), tone_graph(1), 1, "Writes NaN",
+                family_table='\n[tone-test]\nfault = "nan"\n')
     print(f"test models written to {out}")
 
 

@@ -516,16 +516,17 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     gui_test_tools()?;
     let py = venv(root)?;
     let models = test_models(root, &py)?;
-    // Build every test and, with them, the plugin under test: a debug build in which any
-    // allocation inside process() aborts. Building it in the same cargo invocation as the tests
-    // keeps one feature set, so nothing is compiled twice; cargo leaves that cdylib in deps/.
+    // Build every test, the command line tool and, with them, the plugin under test: a debug
+    // build in which any allocation inside process() aborts. One cargo invocation keeps one
+    // feature set, so nothing is compiled twice; cargo leaves that cdylib in deps/.
     let mut build = Command::new("cargo");
     build.args([
-        "test",
+        "build",
         "--workspace",
+        "--tests",
+        "--bins",
         "--features",
         "continuo/assert_process_allocs",
-        "--no-run",
     ]);
     run(&mut build)?;
     let test_bundles = root.join("target").join("test-bundles");
@@ -541,6 +542,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         ("CONTINUO_TEST_MODELS", models.clone()),
         ("CONTINUO_TEST_ORT_LIBRARY", lib.clone()),
         ("CONTINUO_TEST_TRANSCRIBER", transcriber.clone()),
+        ("CONTINUO_TEST_CLI", root.join("target/debug/continuo")),
         (
             "CONTINUO_TEST_ARTIFACTS",
             root.join("target").join("test-artifacts"),
