@@ -206,6 +206,36 @@ fn is_midi(path: &std::path::Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
 }
 
+/// Longest input the command line reads, in seconds: the engine keeps 64 s of history, so
+/// anything longer only costs memory.
+const MAX_INPUT_SECONDS: f64 = 600.0;
+
+/// A MIDI input played by the plugin's instruments (the default instrument), so the output file
+/// carries the riff audibly before the continuation. Two channels of `num_frames` frames.
+fn play_notes(
+    notes: &[BeatNote],
+    tempo_bpm: f64,
+    rate: u32,
+    num_frames: usize,
+) -> Result<Vec<Vec<f32>>, String> {
+    let name = continuo::instruments::SOUND_FONT_FILE_NAME;
+    let font = continuo::model::runtime::find_resource(name)
+        .ok_or_else(|| format!("{name} was not found beside the command line tool"))?;
+    let instruments = continuo::instruments::Instruments::load(&font).map_err(|e| e.to_string())?;
+    let instrument = ContinuoParams::default()
+        .job_settings()
+        .controls()
+        .instrument;
+    let meter = Meter::new(tempo_bpm, (4, 4));
+    let stereo = instruments
+        .render(instrument, &meter.all_to_seconds(notes), rate, num_frames)
+        .map_err(|e| format!("cannot play the MIDI input: {e}"))?;
+    Ok(vec![
+        stereo.iter().step_by(2).copied().collect(),
+        stereo.iter().skip(1).step_by(2).copied().collect(),
+    ])
+}
+
 fn run(args: Args) -> Result<(), String> {
     let midi_input = if is_midi(&args.input) {
         Some(midi_file::read_notes(&args.input).map_err(|e| e.to_string())?)
@@ -218,8 +248,16 @@ fn run(args: Args) -> Result<(), String> {
                 .iter()
                 .map(|n| n.start_beats + n.duration_beats)
                 .fold(0.0, f64::max);
-            let frames = (end_beats * 60.0 / args.bpm * args.rate as f64).ceil() as usize;
-            (args.rate, vec![vec![0.0f32; frames]; 2])
+            let seconds = end_beats * 60.0 / args.bpm;
+            if !(seconds.is_finite() && seconds <= MAX_INPUT_SECONDS) {
+                return Err(format!(
+                    "{} lasts {seconds:.0} s at {} BPM; the command line takes at most {MAX_INPUT_SECONDS:.0} s",
+                    args.input.display(),
+                    args.bpm
+                ));
+            }
+            let frames = (seconds * args.rate as f64).ceil() as usize;
+            (args.rate, play_notes(notes, args.bpm, args.rate, frames)?)
         }
         None => read_wav(&args.input)?,
     };
@@ -246,23 +284,45 @@ fn run(args: Args) -> Result<(), String> {
     set!(&params.seed, args.seed.min(99_999) as i32);
     set!(&params.sync, SyncMode::Bar);
     set!(&params.mix, 0.5);
-    if let Some(v) = args.temperature {
-        set!(&params.temperature, v);
-    }
-    if let Some(v) = args.top_k {
-        set!(&params.top_k, v);
-    }
-    if let Some(v) = args.top_p {
-        set!(&params.top_p, v);
-    }
-    if let Some(v) = args.guidance {
-        set!(&params.guidance, v);
-    }
-    let mut renderer =
-        OfflineRenderer::new(params, rate as f32, BLOCK_FRAMES, args.bpm, args.time_sig)
-            .map_err(|e| format!("cannot start the engine: {e}"))?;
+    let mut renderer = OfflineRenderer::new(
+        params.clone(),
+        rate as f32,
+        BLOCK_FRAMES,
+        args.bpm,
+        args.time_sig,
+    )
+    .map_err(|e| format!("cannot start the engine: {e}"))?;
     let model = renderer.load_model(&args.model, Duration::from_secs(120))?;
     eprintln!("model: {model}");
+    // Sampling: what the flags say, else what the model's manifest suggests.
+    let suggested = renderer
+        .shared
+        .text
+        .lock()
+        .model
+        .as_ref()
+        .map(|m| m.sampling)
+        .unwrap_or_default();
+    set!(
+        &params.temperature,
+        args.temperature.unwrap_or(suggested.temperature)
+    );
+    set!(
+        &params.top_k,
+        args.top_k.unwrap_or(suggested.top_k.min(2048) as i32)
+    );
+    set!(&params.top_p, args.top_p.unwrap_or(suggested.top_p));
+    set!(
+        &params.guidance,
+        args.guidance.unwrap_or(suggested.guidance)
+    );
+    eprintln!(
+        "sampling: temperature {:.2}, top-k {}, top-p {:.2}, guidance {:.1}",
+        params.temperature.value(),
+        params.top_k.value(),
+        params.top_p.value(),
+        params.guidance.value()
+    );
 
     // The input, padded to whole bars so the continuation starts on the next bar line.
     let frames_per_bar = renderer.frames_per_bar();

@@ -104,7 +104,7 @@ impl NiceEguiApp for Panel {
                 left.separator();
                 self.transport_section(left);
                 left.separator();
-                self.model_section(left);
+                self.model_section(left, &setter);
                 left.separator();
                 self.health_section(left);
                 self.params_section(&mut columns[1], &setter);
@@ -175,7 +175,7 @@ impl Panel {
         }
     }
 
-    fn model_section(&mut self, ui: &mut egui::Ui) {
+    fn model_section(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         ui.label("Model folder (empty: the bundled default model)");
         ui.horizontal(|ui| {
             ui.add(
@@ -209,6 +209,45 @@ impl Panel {
             self.model_dir = path.display().to_string();
             self.load_model();
         }
+        self.suggested_sampling(ui, setter);
+    }
+
+    /// The loaded model's suggested sampling (its manifest's `[sampling]`), offered with one
+    /// click when the controls differ from it.
+    fn suggested_sampling(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let Some(model) = self.shared.text.lock().model.clone() else {
+            return;
+        };
+        let s = model.sampling;
+        let p = &self.params;
+        let top_k = s.top_k.min(2048) as i32;
+        let differs = (p.temperature.value() - s.temperature).abs() > 1e-3
+            || p.top_k.value() != top_k
+            || (p.top_p.value() - s.top_p).abs() > 1e-3
+            || (p.guidance.value() - s.guidance).abs() > 1e-3;
+        if !differs {
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.small(format!(
+                "{} suggests temperature {:.2}, top-k {top_k}, top-p {:.2}, guidance {:.1}",
+                model.name, s.temperature, s.top_p, s.guidance
+            ));
+            if ui.small_button("Use").clicked() {
+                for (param, value) in [
+                    (&p.temperature, s.temperature),
+                    (&p.top_p, s.top_p),
+                    (&p.guidance, s.guidance),
+                ] {
+                    setter.begin_set_parameter(param);
+                    setter.set_parameter(param, value);
+                    setter.end_set_parameter(param);
+                }
+                setter.begin_set_parameter(&p.top_k);
+                setter.set_parameter(&p.top_k, top_k);
+                setter.end_set_parameter(&p.top_k);
+            }
+        });
     }
 
     fn load_model(&mut self) {

@@ -308,6 +308,7 @@ mod tests {
             description: String::new(),
             sample_rate_hz,
             num_channels: 1,
+            sampling: Default::default(),
         }
     }
 

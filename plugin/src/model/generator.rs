@@ -1,6 +1,7 @@
 //! The interface every model family implements, and what a job asks of it.
 
 use super::error::ModelError;
+use super::manifest::SamplingDefaults;
 use crate::instruments::Instrument;
 use crate::timeline::{BeatNote, Meter, Note};
 
@@ -63,6 +64,9 @@ pub struct ModelInfo {
     pub sample_rate_hz: u32,
     /// 1 or 2.
     pub num_channels: usize,
+    /// The sampling values the model's manifest suggests (`[sampling]`): the command line uses
+    /// them unless told otherwise, the panel offers them.
+    pub sampling: SamplingDefaults,
 }
 
 /// How dense a notes take should be.

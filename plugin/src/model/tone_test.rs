@@ -123,6 +123,7 @@ impl ToneTest {
                 description: manifest.description.clone(),
                 sample_rate_hz: manifest.sample_rate_hz,
                 num_channels: manifest.num_channels as usize,
+                sampling: manifest.sampling,
             },
             session: shared,
             graph_path,

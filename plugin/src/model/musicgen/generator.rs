@@ -154,6 +154,7 @@ impl MusicgenGenerator {
                 description: manifest.description.clone(),
                 sample_rate_hz: config.sample_rate_hz,
                 num_channels: config.num_channels,
+                sampling: manifest.sampling,
             },
             config,
             tokenizer,

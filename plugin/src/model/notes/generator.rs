@@ -132,6 +132,7 @@ impl NotesGenerator {
                 description: manifest.description.clone(),
                 sample_rate_hz: 0,
                 num_channels: 2,
+                sampling: manifest.sampling,
             },
             decoder,
             sampler: Sampler::default(),

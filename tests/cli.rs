@@ -1,0 +1,158 @@
+//! The command line tool as a user runs it: a MIDI input is heard in the output (played by the
+//! plugin's instruments before the continuation), and the model's suggested sampling applies
+//! unless a flag says otherwise.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn notes_model_dir() -> PathBuf {
+    std::env::var_os("CONTINUO_TEST_NOTES_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/notes")))
+}
+
+fn demo_riff() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/demo-riff.mid"
+    ))
+}
+
+fn continue_riff(dir: &Path, extra: &[&str]) -> Output {
+    std::process::Command::new(env_path("CONTINUO_TEST_CLI"))
+        .args(["continue", "--model"])
+        .arg(notes_model_dir())
+        .arg("--input")
+        .arg(demo_riff())
+        .args(["--bars", "2", "--seed", "3"])
+        .args(extra)
+        .arg("--out")
+        .arg(dir.join("out.wav"))
+        .env(
+            continuo::model::runtime::ORT_LIBRARY_ENV,
+            env_path("CONTINUO_TEST_ORT_LIBRARY"),
+        )
+        .output()
+        .unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("continuo-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_midi_input_is_heard_before_the_continuation() {
+    let dir = temp_dir("midi");
+    let output = continue_riff(&dir, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut reader = hound::WavReader::open(dir.join("out.wav")).unwrap();
+    let rate = reader.spec().sample_rate as usize;
+    let samples: Vec<f32> = reader.samples::<f32>().map(Result::unwrap).collect();
+    // The demo riff is two bars at 120 BPM: 4 s of input before the continuation.
+    let input = &samples[..4 * rate * 2];
+    let peak = input.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(
+        peak > 0.05,
+        "the MIDI input is silent in the output (peak {peak})"
+    );
+    let continuation = &samples[4 * rate * 2..];
+    assert!(
+        continuation.iter().any(|s| s.abs() > 0.05),
+        "no continuation"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The (temperature, top-k, top-p) the command line says it used.
+fn sampling_used(stderr: &str) -> (f64, f64, f64) {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("sampling: "))
+        .unwrap_or_else(|| panic!("no sampling line in:\n{stderr}"));
+    let mut numbers = line.split(',').map(|part| {
+        part.split_whitespace()
+            .last()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    });
+    (
+        numbers.next().unwrap(),
+        numbers.next().unwrap(),
+        numbers.next().unwrap(),
+    )
+}
+
+fn assert_near(got: (f64, f64, f64), want: (f64, f64, f64), context: &str) {
+    let close = (got.0 - want.0).abs() < 0.006
+        && (got.1 - want.1).abs() < 0.5
+        && (got.2 - want.2).abs() < 0.006;
+    assert!(close, "{context}: used {got:?}, expected {want:?}");
+}
+
+#[test]
+fn the_models_sampling_applies_unless_a_flag_says_otherwise() {
+    let dir = temp_dir("sampling");
+    let manifest = std::fs::read_to_string(notes_model_dir().join("continuo.toml")).unwrap();
+    let table = toml_lite::sampling(&manifest);
+    let suggested = (
+        table.temperature.parse::<f64>().unwrap(),
+        table.top_k.parse::<f64>().unwrap(),
+        table.top_p.parse::<f64>().unwrap(),
+    );
+    // The plugin's own defaults differ, so a command line that ignored the manifest shows.
+    assert_ne!(suggested.1, 250.0);
+    let output = continue_riff(&dir, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    assert_near(sampling_used(&stderr), suggested, "no flags");
+    let output = continue_riff(&dir, &["--temperature", "0.5", "--top-k", "7"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    assert_near(sampling_used(&stderr), (0.5, 7.0, suggested.2), "flags");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The three `[sampling]` numbers of a manifest, read line by line (the test must not share the
+/// plugin's parser, or it could not catch the plugin ignoring them).
+mod toml_lite {
+    pub struct Sampling {
+        pub temperature: String,
+        pub top_k: String,
+        pub top_p: String,
+    }
+
+    pub fn sampling(manifest: &str) -> Sampling {
+        let mut in_table = false;
+        let mut value = |key: &str| -> String {
+            in_table = false;
+            for line in manifest.lines() {
+                let line = line.trim();
+                if line.starts_with('[') {
+                    in_table = line == "[sampling]";
+                } else if in_table {
+                    if let Some((k, v)) = line.split_once('=') {
+                        if k.trim() == key {
+                            return v.trim().to_string();
+                        }
+                    }
+                }
+            }
+            panic!("no {key} in [sampling]")
+        };
+        Sampling {
+            temperature: value("temperature"),
+            top_k: value("top_k"),
+            top_p: value("top_p"),
+        }
+    }
+}
