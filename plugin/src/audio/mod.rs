@@ -303,7 +303,21 @@ impl AudioEngine {
         };
         let mut dry_wet = gains(&self.params);
         let stereo_out = channels.len() >= 2;
-        // A muted dry path contributes nothing, not 0 × NaN.
+        if steady && dry_wet.0 == 0.0 {
+            // The dry path is muted: the input (NaN included) contributes nothing.
+            let wet_gain = dry_wet.1;
+            for i in 0..len {
+                let (wl, wr) = (self.wet[i * 2], self.wet[i * 2 + 1]);
+                if stereo_out {
+                    channels[0][start + i] = wl * wet_gain;
+                    channels[1][start + i] = wr * wet_gain;
+                } else {
+                    channels[0][start + i] = 0.5 * (wl + wr) * wet_gain;
+                }
+            }
+            return;
+        }
+        // A muted dry path contributes nothing, not 0 × NaN (while the gains move).
         let dry = |s: f32, g: f32| if g == 0.0 { 0.0 } else { s * g };
         for i in 0..len {
             if !steady && i > 0 {
@@ -497,28 +511,25 @@ impl AudioEngine {
         transport: &TransportSnapshot,
     ) {
         let scratch = &mut self.capture_scratch[..len * 2];
-        let mut num_nonfinite = 0u64;
-        let mut clean = |s: f32| {
-            if s.is_finite() {
-                s
-            } else {
-                num_nonfinite += 1;
-                0.0
-            }
-        };
         if channels.len() >= 2 {
             for i in 0..len {
-                scratch[i * 2] = clean(channels[0][start + i]);
-                scratch[i * 2 + 1] = clean(channels[1][start + i]);
+                scratch[i * 2] = channels[0][start + i];
+                scratch[i * 2 + 1] = channels[1][start + i];
             }
         } else {
             for i in 0..len {
-                let s = clean(channels[0][start + i]);
+                let s = channels[0][start + i];
                 scratch[i * 2] = s;
                 scratch[i * 2 + 1] = s;
             }
         }
-        if num_nonfinite > 0 {
+        // Nearly always clean: one quick pass to check, a second only to repair.
+        if !scratch.iter().all(|s| s.is_finite()) {
+            let mut num_nonfinite = 0u64;
+            for s in scratch.iter_mut().filter(|s| !s.is_finite()) {
+                *s = 0.0;
+                num_nonfinite += 1;
+            }
             self.shared
                 .num_nonfinite_input_samples
                 .fetch_add(num_nonfinite, Ordering::Relaxed);
