@@ -560,6 +560,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     run(&mut cargo_test)?;
     // The notes model's reference tokenizer against the shared vectors (Rust side: issue 4).
     run(Command::new(&py).arg(root.join("models/notes/test_tokens.py")))?;
+    // The v2 tokenizer's reference against its vectors (the Rust side runs them in the unit tests).
+    run(Command::new(&py).arg(root.join("models/notes2/test_tokens.py")))?;
     let mut pytest = Command::new(&py);
     pytest
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])

@@ -7,3 +7,4 @@ pub mod decoder;
 pub mod generator;
 pub mod prompt;
 pub mod tokens;
+pub mod tokens_v2;
