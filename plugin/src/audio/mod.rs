@@ -301,29 +301,46 @@ impl AudioEngine {
                 (2.0 * mix).min(1.0) * gain,
             )
         };
-        let mut dry_wet = gains(&self.params);
         let stereo_out = channels.len() >= 2;
-        if steady && dry_wet.0 == 0.0 {
-            // The dry path is muted: the input (NaN included) contributes nothing.
-            let wet_gain = dry_wet.1;
-            for i in 0..len {
-                let (wl, wr) = (self.wet[i * 2], self.wet[i * 2 + 1]);
-                if stereo_out {
-                    channels[0][start + i] = wl * wet_gain;
-                    channels[1][start + i] = wr * wet_gain;
+        if steady {
+            let (dry_gain, wet_gain) = gains(&self.params);
+            // A muted dry path contributes nothing, not 0 × NaN: the input is not read.
+            let wet = &self.wet[..len * 2];
+            if stereo_out {
+                let (left, right) = channels.split_at_mut(1);
+                let left = &mut left[0][start..start + len];
+                let right = &mut right[0][start..start + len];
+                if dry_gain == 0.0 {
+                    for ((l, r), w) in left
+                        .iter_mut()
+                        .zip(right.iter_mut())
+                        .zip(wet.chunks_exact(2))
+                    {
+                        *l = w[0] * wet_gain;
+                        *r = w[1] * wet_gain;
+                    }
                 } else {
-                    channels[0][start + i] = 0.5 * (wl + wr) * wet_gain;
+                    for ((l, r), w) in left
+                        .iter_mut()
+                        .zip(right.iter_mut())
+                        .zip(wet.chunks_exact(2))
+                    {
+                        *l = *l * dry_gain + w[0] * wet_gain;
+                        *r = *r * dry_gain + w[1] * wet_gain;
+                    }
+                }
+            } else {
+                let mono = &mut channels[0][start..start + len];
+                for (m, w) in mono.iter_mut().zip(wet.chunks_exact(2)) {
+                    let d = if dry_gain == 0.0 { 0.0 } else { *m * dry_gain };
+                    *m = d + 0.5 * (w[0] + w[1]) * wet_gain;
                 }
             }
             return;
         }
-        // A muted dry path contributes nothing, not 0 × NaN (while the gains move).
         let dry = |s: f32, g: f32| if g == 0.0 { 0.0 } else { s * g };
         for i in 0..len {
-            if !steady && i > 0 {
-                dry_wet = gains(&self.params);
-            }
-            let (dry_gain, wet_gain) = dry_wet;
+            let (dry_gain, wet_gain) = gains(&self.params);
             let (wl, wr) = (self.wet[i * 2], self.wet[i * 2 + 1]);
             if stereo_out {
                 let l = &mut channels[0][start + i];
@@ -523,8 +540,11 @@ impl AudioEngine {
                 scratch[i * 2 + 1] = s;
             }
         }
-        // Nearly always clean: one quick pass to check, a second only to repair.
-        if !scratch.iter().all(|s| s.is_finite()) {
+        // Nearly always clean: one branch-free pass to check, a second only to repair.
+        let num_bad = scratch
+            .iter()
+            .fold(0u32, |n, s| n + u32::from(!s.is_finite()));
+        if num_bad > 0 {
             let mut num_nonfinite = 0u64;
             for s in scratch.iter_mut().filter(|s| !s.is_finite()) {
                 *s = 0.0;
