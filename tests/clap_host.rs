@@ -2333,16 +2333,9 @@ fn offline_render_places_the_take_on_the_next_bar() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Two takes scheduled back to back: Generate in bar 2 gives a one-bar take on bar 3, Generate
-/// again in bar 3 (while the first plays) gives the next on bar 4. Offline, each must start on its
-/// bar line's first frame and the two must join with no gap and no overlap: bar 3 and bar 4 each
-/// hold exactly one faded tone, no frame in between is silent, nothing sounds after bar 4. At 44.1
-/// and 48 kHz with odd block sizes; the test bundle aborts on any allocation in process().
-#[test]
-fn two_takes_play_back_to_back_on_bars_3_and_4() {
-    let env = TestEnv::get();
-    let entry = env.entry();
-    let mut plugin = Plugin::new(&entry);
+/// A new instance with the `tone` model loaded through its state, and its render extension.
+fn tone_plugin(env: &TestEnv, entry: &PluginEntry) -> (Plugin, PluginRender) {
+    let mut plugin = Plugin::new(entry);
     let render: PluginRender = plugin
         .instance
         .plugin_shared_handle()
@@ -2352,6 +2345,19 @@ fn two_takes_play_back_to_back_on_bars_3_and_4() {
     plugin
         .load(&state_bytes(&state))
         .expect("the tone model loads");
+    (plugin, render)
+}
+
+/// Two takes scheduled back to back: Generate in bar 2 gives a one-bar take on bar 3, Generate
+/// again in bar 3 (while the first plays) gives the next on bar 4. Offline, each must start on its
+/// bar line's first frame and the two must join with no gap and no overlap: bar 3 and bar 4 each
+/// hold exactly one faded tone, no frame in between is silent, nothing sounds after bar 4. At 44.1
+/// and 48 kHz with odd block sizes; the test bundle aborts on any allocation in process().
+#[test]
+fn two_takes_play_back_to_back_on_bars_3_and_4() {
+    let env = TestEnv::get();
+    let entry = env.entry();
+    let (mut plugin, render) = tone_plugin(&env, &entry);
     plugin.flush(&[("Length", 0.0)]);
     render
         .set(&plugin.instance.plugin_handle(), RenderMode::Offline)
@@ -2433,16 +2439,7 @@ fn two_takes_play_back_to_back_on_bars_3_and_4() {
 fn nan_in_the_context_keeps_the_output_finite_and_the_take_plays() {
     let env = TestEnv::get();
     let entry = env.entry();
-    let mut plugin = Plugin::new(&entry);
-    let render: PluginRender = plugin
-        .instance
-        .plugin_shared_handle()
-        .get_extension()
-        .expect("the plugin offers the render extension");
-    let state = with_model_dir(&state_json(&plugin.save()), &env.model("tone"));
-    plugin
-        .load(&state_bytes(&state))
-        .expect("the tone model loads");
+    let (mut plugin, render) = tone_plugin(&env, &entry);
     plugin.flush(&[("Length", 0.0), ("Mix", 1.0)]);
     let poisoned = |frame: usize| match frame % 997 {
         0 => f32::NAN,

@@ -97,13 +97,6 @@ impl OfflineRenderer {
         ))
     }
 
-    /// Events the worker sent since the last call (job started, take finished or failed,
-    /// exports), oldest first.
-    pub fn take_events(&mut self) -> Vec<WorkerEvent> {
-        self.seen.extend(self.events.try_iter());
-        std::mem::take(&mut self.seen)
-    }
-
     /// The first take failure among the events seen so far, if any (kept for later calls).
     pub fn take_failure(&mut self) -> Option<(JobId, TakeError)> {
         self.seen.extend(self.events.try_iter());

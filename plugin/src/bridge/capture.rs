@@ -51,7 +51,6 @@ pub fn capture_channel(capacity: CaptureCapacity) -> (CaptureProducer, CaptureCo
             audio: audio_cons,
             blocks: blocks_cons,
             notes: notes_cons,
-            capacity,
         },
     )
 }
@@ -95,7 +94,6 @@ pub struct CaptureConsumer {
     audio: HeapCons<f32>,
     blocks: HeapCons<CaptureBlock>,
     notes: HeapCons<CapturedNote>,
-    capacity: CaptureCapacity,
 }
 
 impl CaptureConsumer {
@@ -111,11 +109,6 @@ impl CaptureConsumer {
 
     pub fn pop_note(&mut self) -> Option<CapturedNote> {
         self.notes.try_pop()
-    }
-
-    /// The sizes these rings were made with.
-    pub fn capacity(&self) -> CaptureCapacity {
-        self.capacity
     }
 }
 

@@ -72,17 +72,6 @@ impl Loader {
             Err(error) => LoadOutcome::Failed { dir, error },
         })
     }
-
-    /// Waits for the load in flight (the command line and tests; never the worker's loop).
-    pub fn wait(&mut self) -> Option<LoadOutcome> {
-        loop {
-            self.in_flight.as_ref()?;
-            if let Some(outcome) = self.poll() {
-                return Some(outcome);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-    }
 }
 
 /// The bundled default model: `models/default` beside the plugin binary.
@@ -115,6 +104,17 @@ pub fn bundled_models() -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
+    /// Waits for the load in flight (the worker itself only ever polls).
+    fn wait(loader: &mut Loader) -> Option<LoadOutcome> {
+        loop {
+            loader.in_flight.as_ref()?;
+            if let Some(outcome) = loader.poll() {
+                return Some(outcome);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     mod poll {
         use super::*;
 
@@ -125,7 +125,7 @@ mod tests {
             let dir = std::env::temp_dir().join("continuo-no-such-model-folder");
             loader.start(dir.clone()).unwrap();
             assert_eq!(loader.loading(), Some(dir.as_path()));
-            match loader.wait() {
+            match wait(&mut loader) {
                 Some(LoadOutcome::Failed { dir: d, error }) => {
                     assert_eq!(d, dir);
                     assert!(!error.to_string().is_empty());

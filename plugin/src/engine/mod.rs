@@ -17,8 +17,6 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use loader::DEFAULT_MODEL_DIR;
-
 /// Handle to the worker thread, owned by the plugin. Dropping it stops and joins the thread.
 pub struct Engine {
     commands: Sender<WorkerCommand>,

@@ -218,13 +218,13 @@ impl Worker {
         while self.job.is_some() && started.elapsed() < STEP_BUDGET {
             self.step_job();
         }
+        let pace = self.pace();
         let Some(ends) = self.ends.as_mut() else {
             return;
         };
         self.feeder.assign(&mut self.takes, &ends.playback);
         feeder::feed(&mut self.takes, &mut ends.playback);
-        let pace = self.pace();
-        let to_audio = &mut self.ends.as_mut().expect("checked above").to_audio;
+        let to_audio = &mut ends.to_audio;
         feeder::announce_ready(&mut self.takes, pace, |m| to_audio.try_push(m).is_ok());
         self.publish_phase();
     }
