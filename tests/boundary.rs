@@ -335,6 +335,7 @@ fn the_command_line_continues_a_60_s_input_from_its_last_bars() {
             duration_seconds: 0.3,
             pitch: 84,
             velocity: 100,
+            channel: 0,
         })
         .collect();
     let decoy_frames = 26 * 2 * RATE as usize;

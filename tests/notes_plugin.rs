@@ -102,6 +102,7 @@ fn riff_audio(num_frames: usize) -> [Vec<f32>; 2] {
             duration_seconds: n.duration_beats * 0.5,
             pitch: n.pitch,
             velocity: n.velocity,
+            channel: 0,
         })
         .collect();
     let interleaved = instruments
@@ -175,6 +176,7 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
                 frame: (f - pos) as u32,
                 pitch: p,
                 velocity: v,
+                channel: 0,
                 is_on: on,
             });
             next += 1;
@@ -296,6 +298,7 @@ fn a_track_that_sends_audio_is_heard_and_continued() {
             duration_seconds: n.duration_beats * 0.5,
             pitch: n.pitch,
             velocity: n.velocity,
+            channel: 0,
         })
         .collect();
     let heard: Vec<_> = take
@@ -306,6 +309,7 @@ fn a_track_that_sends_audio_is_heard_and_continued() {
             duration_seconds: n.duration_seconds,
             pitch: n.pitch,
             velocity: n.velocity,
+            channel: 0,
         })
         .collect();
     // Heard notes are on the 16th grid (62.5 ms at 120 BPM), as the model reads them.

@@ -32,6 +32,7 @@ fn riff(repeats: usize) -> Vec<Note> {
                 duration_seconds: n.duration_beats * seconds_per_beat,
                 pitch: n.pitch,
                 velocity: n.velocity,
+                channel: 0,
             })
         })
         .collect()
@@ -47,6 +48,7 @@ fn play(instrument: Instrument, notes: &[Note], rate: u32) -> Vec<f32> {
             duration_seconds: n.duration_seconds,
             pitch: n.pitch,
             velocity: n.velocity,
+            channel: 0,
         })
         .collect();
     let end = notes
@@ -83,6 +85,7 @@ fn random_riff(seed: u64, seconds: f64) -> Vec<Note> {
                 duration_seconds: length,
                 pitch: root + i,
                 velocity: 60 + draw(60) as u8,
+                channel: 0,
             });
         }
         t += length;

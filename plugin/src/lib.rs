@@ -7,6 +7,7 @@ pub mod audio;
 pub mod bridge;
 pub mod editor;
 pub mod engine;
+pub mod eval;
 pub mod instruments;
 pub mod midi_file;
 pub mod model;
@@ -202,6 +203,7 @@ impl Plugin for Continuo {
                     timing,
                     key,
                     velocity,
+                    channel,
                     ..
                 } => key.number().map(|k| {
                     MidiEvent::on(
@@ -209,10 +211,16 @@ impl Plugin for Continuo {
                         k,
                         (velocity * 127.0).round().clamp(1.0, 127.0) as u8,
                     )
+                    .on_channel(channel.number().unwrap_or(0))
                 }),
-                NoteEvent::NoteOff { timing, key, .. } => {
-                    key.number().map(|k| MidiEvent::off(timing, k))
-                }
+                NoteEvent::NoteOff {
+                    timing,
+                    key,
+                    channel,
+                    ..
+                } => key
+                    .number()
+                    .map(|k| MidiEvent::off(timing, k).on_channel(channel.number().unwrap_or(0))),
                 _ => None,
             };
             if let Some(note) = note {
@@ -243,6 +251,7 @@ impl Plugin for Continuo {
             pitch,
             velocity,
             is_on,
+            channel,
         } in audio.midi_out()
         {
             let timing = frame.min(last_frame);
@@ -250,7 +259,7 @@ impl Plugin for Continuo {
                 NoteEvent::NoteOn {
                     timing,
                     voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(0),
+                    channel: Channel::Number(channel),
                     key: Key::Number(pitch),
                     velocity: velocity as f32 / 127.0,
                 }
@@ -258,7 +267,7 @@ impl Plugin for Continuo {
                 NoteEvent::NoteOff {
                     timing,
                     voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(0),
+                    channel: Channel::Number(channel),
                     key: Key::Number(pitch),
                     velocity: 0.0,
                 }

@@ -54,6 +54,7 @@ pub fn read_notes(path: &Path) -> Result<Vec<BeatNote>, MidiFileError> {
                         duration_beats: (tick - start) as f64 / ticks_per_beat,
                         pitch: key,
                         velocity,
+                        channel: channel.as_int(),
                     });
                 }
                 if on_velocity > 0 {
@@ -68,6 +69,7 @@ pub fn read_notes(path: &Path) -> Result<Vec<BeatNote>, MidiFileError> {
                     duration_beats: (tick.saturating_sub(*start)) as f64 / ticks_per_beat,
                     pitch: (slot % 128) as u8,
                     velocity: *velocity,
+                    channel: (slot / 128) as u8,
                 });
             }
         }
@@ -105,23 +107,24 @@ pub fn write_notes(
     });
     smf.tracks.push(tempo_track);
     for ((_, notes), name) in tracks.iter().zip(&names) {
-        // (tick, is_on, pitch, velocity); offs sort before ons at the same tick.
-        let mut events: Vec<(u64, bool, u8, u8)> = Vec::with_capacity(notes.len() * 2);
+        // (tick, is_on, channel, pitch, velocity); offs sort before ons at the same tick.
+        let mut events: Vec<(u64, bool, u8, u8, u8)> = Vec::with_capacity(notes.len() * 2);
         for note in notes.iter() {
             let to_ticks = |beats: f64| (beats.max(0.0) * TICKS_PER_BEAT as f64).round() as u64;
             let start = to_ticks(note.start_beats);
             let end = to_ticks(note.start_beats + note.duration_beats).max(start + 1);
             let pitch = note.pitch.min(127);
-            events.push((start, true, pitch, note.velocity.clamp(1, 127)));
-            events.push((end, false, pitch, 0));
+            let channel = note.channel & 0x0f;
+            events.push((start, true, channel, pitch, note.velocity.clamp(1, 127)));
+            events.push((end, false, channel, pitch, 0));
         }
-        events.sort_by_key(|&(tick, is_on, pitch, _)| (tick, is_on, pitch));
+        events.sort_by_key(|&(tick, is_on, channel, pitch, _)| (tick, is_on, channel, pitch));
         let mut track = vec![TrackEvent {
             delta: u28::new(0),
             kind: TrackEventKind::Meta(MetaMessage::TrackName(name)),
         }];
         let mut last = 0u64;
-        for (tick, is_on, pitch, velocity) in events {
+        for (tick, is_on, channel, pitch, velocity) in events {
             let delta = (tick - last).min(u28::max_value().as_int() as u64) as u32;
             last = tick;
             let message = if is_on {
@@ -138,7 +141,7 @@ pub fn write_notes(
             track.push(TrackEvent {
                 delta: u28::new(delta),
                 kind: TrackEventKind::Midi {
-                    channel: u4::new(0),
+                    channel: u4::new(channel),
                     message,
                 },
             });
@@ -172,18 +175,21 @@ mod tests {
                     duration_beats: 0.5,
                     pitch: 60,
                     velocity: 100,
+                    channel: 0,
                 },
                 BeatNote {
                     start_beats: 0.0,
                     duration_beats: 1.0,
                     pitch: 64,
                     velocity: 80,
+                    channel: 0,
                 },
                 BeatNote {
                     start_beats: 1.25,
                     duration_beats: 0.25,
                     pitch: 67,
                     velocity: 90,
+                    channel: 0,
                 },
             ];
             write_notes(&path, 120.0, &[("take", &notes)]).unwrap();

@@ -131,6 +131,7 @@ impl Meter {
             duration_beats: note.duration_seconds * beats_per_second,
             pitch: note.pitch,
             velocity: note.velocity,
+            channel: note.channel,
         }
     }
 
@@ -142,6 +143,7 @@ impl Meter {
             duration_seconds: note.duration_beats * seconds_per_beat,
             pitch: note.pitch,
             velocity: note.velocity,
+            channel: note.channel,
         }
     }
 
@@ -172,6 +174,8 @@ pub struct Note {
     pub pitch: u8,
     /// MIDI velocity, 1-127; 0 plays nothing.
     pub velocity: u8,
+    /// MIDI channel, 0-15; 9 (channel 10) holds General MIDI drums.
+    pub channel: u8,
 }
 
 /// A note timed in quarter-note beats: what MIDI files hold and what a context sends the model.
@@ -183,6 +187,8 @@ pub struct BeatNote {
     pub pitch: u8,
     /// MIDI velocity, 1-127.
     pub velocity: u8,
+    /// MIDI channel, 0-15; 9 (channel 10) holds General MIDI drums.
+    pub channel: u8,
 }
 
 /// A MIDI note event inside a host block: what the host sent, or what the plugin sends back.
@@ -195,24 +201,66 @@ pub struct MidiEvent {
     /// 1-127 for a note-on, 0 for a note-off.
     pub velocity: u8,
     pub is_on: bool,
+    /// MIDI channel, 0-15; 9 (channel 10) holds General MIDI drums.
+    pub channel: u8,
+}
+
+/// The MIDI channel (0-based) of General MIDI drums: channel 10.
+pub const DRUM_CHANNEL: u8 = 9;
+
+/// The channel each part of a take plays on, for MIDI out and the .mid export: a one-part take
+/// (the v1 notes model) on channel 1 (0-based 0), a band's parts on channels 2 (bass), 3 (chords),
+/// 4 (pad), 5 (arpeggio), 6 (lead) and 10 (drums).
+pub const PART_CHANNELS: [(u8, &str); 7] = [
+    (0, "Continuo"),
+    (1, "Bass"),
+    (2, "Chords"),
+    (3, "Pad"),
+    (4, "Arpeggio"),
+    (5, "Lead"),
+    (DRUM_CHANNEL, "Drums"),
+];
+
+/// The track name of a take's part on `channel` ([`PART_CHANNELS`]; "Channel <n>" otherwise).
+/// Worker thread; allocates.
+pub fn part_name(channel: u8) -> String {
+    PART_CHANNELS
+        .iter()
+        .find(|(c, _)| *c == channel)
+        .map_or_else(
+            || format!("Channel {}", channel + 1),
+            |(_, name)| name.to_string(),
+        )
 }
 
 impl MidiEvent {
+    /// A note-on on channel 0 (see [`MidiEvent::on_channel`]).
     pub fn on(frame: u32, pitch: u8, velocity: u8) -> Self {
         Self {
             frame,
             pitch,
             velocity,
             is_on: true,
+            channel: 0,
         }
     }
 
+    /// A note-off on channel 0 (see [`MidiEvent::on_channel`]).
     pub fn off(frame: u32, pitch: u8) -> Self {
         Self {
             frame,
             pitch,
             velocity: 0,
             is_on: false,
+            channel: 0,
+        }
+    }
+
+    /// The same event on `channel` (0-15; higher values wrap).
+    pub fn on_channel(self, channel: u8) -> Self {
+        Self {
+            channel: channel & 0x0f,
+            ..self
         }
     }
 }
@@ -248,6 +296,7 @@ mod tests {
                 duration_beats: 0.5,
                 pitch: 40,
                 velocity: 99,
+                channel: 0,
             };
             let back = m.to_beats(&m.to_seconds(&note), 0.0);
             assert!((back.start_beats - 3.25).abs() < 1e-12);
@@ -264,6 +313,7 @@ mod tests {
                 duration_seconds: 1.0,
                 pitch: 60,
                 velocity: 80,
+                channel: 0,
             };
             let b = m.to_beats(&n, 8.0);
             assert_eq!((b.start_beats, b.duration_beats), (10.0, 2.0));

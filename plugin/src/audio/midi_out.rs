@@ -4,6 +4,33 @@
 use crate::bridge::{JobId, PlaybackConsumer};
 use crate::timeline::MidiEvent;
 
+/// Which notes the plugin holds down at the host, per pitch a bit per MIDI channel, so a take's
+/// parts (each on its own channel, drums on 10) are released independently. Real-time safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sounding([u16; 128]);
+
+impl Default for Sounding {
+    fn default() -> Self {
+        Self([0; 128])
+    }
+}
+
+impl Sounding {
+    fn is_on(&self, channel: u8, pitch: u8) -> bool {
+        self.0[usize::from(pitch & 0x7f)] & (1 << (channel & 0x0f)) != 0
+    }
+
+    fn set(&mut self, channel: u8, pitch: u8, on: bool) {
+        let bit = 1u16 << (channel & 0x0f);
+        let slot = &mut self.0[usize::from(pitch & 0x7f)];
+        if on {
+            *slot |= bit;
+        } else {
+            *slot &= !bit;
+        }
+    }
+}
+
 /// Note events for the host, in block frames. Never grows past its capacity: a full list drops
 /// events (the audio is unaffected).
 pub struct MidiOut {
@@ -47,10 +74,13 @@ impl MidiOut {
     }
 
     /// Turns off every note in `sounding`, at `frame` in the block.
-    pub fn release_all(&mut self, sounding: &mut [bool; 128], frame: u32) {
+    pub fn release_all(&mut self, sounding: &mut Sounding, frame: u32) {
         for pitch in 0..128u8 {
-            if std::mem::take(&mut sounding[pitch as usize]) {
-                self.push(MidiEvent::off(frame, pitch));
+            let channels = std::mem::take(&mut sounding.0[usize::from(pitch)]);
+            for channel in 0..16u8 {
+                if channels & (1 << channel) != 0 {
+                    self.push(MidiEvent::off(frame, pitch).on_channel(channel));
+                }
             }
         }
     }
@@ -62,7 +92,7 @@ impl MidiOut {
     pub fn emit_take(
         &mut self,
         playback: &mut PlaybackConsumer,
-        sounding: &mut [bool; 128],
+        sounding: &mut Sounding,
         job_id: JobId,
         pos: u64,
         num_frames: u64,
@@ -79,19 +109,20 @@ impl MidiOut {
             playback.skip_midi();
             let frame = (frame_in_block as u64 + event.frame.saturating_sub(pos)) as u32;
             let pitch = event.pitch.min(127);
-            let on = &mut sounding[pitch as usize];
+            let channel = event.channel & 0x0f;
+            let was_on = sounding.is_on(channel, pitch);
             if event.is_on {
                 if event.frame < pos {
                     continue;
                 }
-                if *on {
-                    self.push(MidiEvent::off(frame, pitch));
+                if was_on {
+                    self.push(MidiEvent::off(frame, pitch).on_channel(channel));
                 }
-                *on = true;
-                self.push(MidiEvent::on(frame, pitch, event.velocity));
-            } else if *on {
-                *on = false;
-                self.push(MidiEvent::off(frame, pitch));
+                sounding.set(channel, pitch, true);
+                self.push(MidiEvent::on(frame, pitch, event.velocity).on_channel(channel));
+            } else if was_on {
+                sounding.set(channel, pitch, false);
+                self.push(MidiEvent::off(frame, pitch).on_channel(channel));
             }
         }
     }
@@ -108,6 +139,7 @@ mod tests {
             frame,
             pitch,
             velocity: if is_on { 100 } else { 0 },
+            channel: 0,
             is_on,
         }
     }
@@ -127,7 +159,7 @@ mod tests {
                 tx.push_midi(e).unwrap();
             }
             let mut out = MidiOut::with_capacity(8);
-            let mut sounding = [false; 128];
+            let mut sounding = Sounding::default();
             out.emit_take(&mut rx, &mut sounding, 2, 0, 64, 100);
             assert_eq!(
                 out.events(),
@@ -139,6 +171,35 @@ mod tests {
             out.clear();
             out.release_all(&mut sounding, 9);
             assert_eq!(out.events(), &[MidiEvent::off(9, 62)]);
+        }
+    }
+
+    mod sounding {
+        use super::*;
+
+        #[test]
+        fn the_same_pitch_on_two_channels_is_released_on_each() {
+            let (mut tx, mut rx) = playback_channel(16, 16);
+            let mut drum = event(3, 5, 36, true);
+            drum.channel = 9;
+            for e in [event(3, 0, 36, true), drum, event(3, 8, 36, false)] {
+                tx.push_midi(e).unwrap();
+            }
+            let mut out = MidiOut::with_capacity(8);
+            let mut sounding = Sounding::default();
+            out.emit_take(&mut rx, &mut sounding, 3, 0, 64, 0);
+            // The off on channel 0 leaves the drum note on channel 10 sounding.
+            assert_eq!(
+                out.events(),
+                &[
+                    MidiEvent::on(0, 36, 100),
+                    MidiEvent::on(5, 36, 100).on_channel(9),
+                    MidiEvent::off(8, 36),
+                ]
+            );
+            out.clear();
+            out.release_all(&mut sounding, 20);
+            assert_eq!(out.events(), &[MidiEvent::off(20, 36).on_channel(9)]);
         }
     }
 

@@ -581,6 +581,7 @@ impl AudioEngine {
                 pitch: note.pitch,
                 velocity: note.velocity,
                 is_on: note.is_on,
+                channel: note.channel,
             });
         }
     }

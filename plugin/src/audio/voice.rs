@@ -1,6 +1,7 @@
 //! One playback voice as the audio thread sees it: free, armed with a scheduled segment, or
 //! playing one. Plain data; real-time safe.
 
+use super::midi_out::Sounding;
 use crate::bridge::{JobId, SegmentStart};
 
 /// Where a voice stands.
@@ -32,14 +33,14 @@ pub enum VoiceState {
 pub struct Voice {
     pub state: VoiceState,
     /// Pitches this voice's segment has turned on and not yet off.
-    pub sounding: [bool; 128],
+    pub sounding: Sounding,
 }
 
 impl Default for Voice {
     fn default() -> Self {
         Self {
             state: VoiceState::Free,
-            sounding: [false; 128],
+            sounding: Sounding::default(),
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct CapturedNote {
     pub pitch: u8,
     pub velocity: u8,
     pub is_on: bool,
+    /// MIDI channel, 0-15 (9: General MIDI drums).
+    pub channel: u8,
 }
 
 /// How big the capture rings are.

@@ -25,6 +25,8 @@ pub struct TakeMidiEvent {
     pub pitch: u8,
     pub velocity: u8,
     pub is_on: bool,
+    /// MIDI channel, 0-15 (9: General MIDI drums): each part of a take has its own.
+    pub channel: u8,
 }
 
 /// Where a segment starts on the host timeline.

@@ -47,7 +47,26 @@ pub fn write_take_midi(take: Option<&TakeSummary>, dir: &Path) -> Result<PathBuf
     let path = dir.join(format!("continuo-take-seed{}-{stamp}.mid", take.seed));
     let meter = Meter::new(take.tempo_bpm, (4, 4));
     let beat_notes = meter.all_to_beats(&take.notes, 0.0);
-    crate::midi_file::write_notes(&path, take.tempo_bpm, &[("continuo take", &beat_notes)])
+    // One track per part: the parts play on their own channels.
+    let mut channels: Vec<u8> = beat_notes.iter().map(|n| n.channel).collect();
+    channels.sort_unstable();
+    channels.dedup();
+    let tracks: Vec<(String, Vec<_>)> = channels
+        .iter()
+        .map(|&c| {
+            let notes = beat_notes
+                .iter()
+                .filter(|n| n.channel == c)
+                .copied()
+                .collect();
+            (crate::timeline::part_name(c), notes)
+        })
+        .collect();
+    let named: Vec<(&str, &[_])> = tracks
+        .iter()
+        .map(|(name, notes)| (name.as_str(), notes.as_slice()))
+        .collect();
+    crate::midi_file::write_notes(&path, take.tempo_bpm, &named)
         .map_err(|e| ExportError::Write(e.to_string()))?;
     Ok(path)
 }
@@ -78,6 +97,7 @@ pub fn midi_events(
             pitch: note.pitch,
             velocity: note.velocity,
             is_on: true,
+            channel: note.channel,
         });
         events.push(TakeMidiEvent {
             job_id,
@@ -85,9 +105,10 @@ pub fn midi_events(
             pitch: note.pitch,
             velocity: 0,
             is_on: false,
+            channel: note.channel,
         });
     }
-    events.sort_by_key(|e| (e.frame, e.is_on, e.pitch));
+    events.sort_by_key(|e| (e.frame, e.is_on, e.channel, e.pitch));
     events
 }
 
@@ -101,6 +122,7 @@ mod tests {
             duration_seconds,
             pitch,
             velocity: 90,
+            channel: 0,
         }
     }
 

@@ -288,6 +288,7 @@ mod tests {
                 frame: 1,
                 pitch: 60,
                 velocity: 90,
+                channel: 0,
                 is_on: true,
             }];
             takes.push(t);

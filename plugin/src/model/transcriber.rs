@@ -272,6 +272,7 @@ impl Transcription {
                 duration_seconds: (end - start) as f64 / FRAMES_PER_SECOND,
                 pitch: LOWEST_KEY + k as u8,
                 velocity: (mean * 127.0).round().clamp(1.0, 127.0) as u8,
+                channel: 0,
             });
         }
         notes.sort_by(|a, b| {
@@ -424,6 +425,7 @@ mod tests {
             duration_seconds: 0.25,
             pitch,
             velocity: 100,
+            channel: 0,
         }
     }
 
