@@ -7,9 +7,11 @@ FluidR3_GM.sf2 (Frank Wen, MIT licence; Debian package `fluid-soundfont-gm`) sou
 with the instruments, zones, generators, modulators and samples they reference, and writes
 `assets/continuo-instruments.sf2` plus its licence notice `assets/continuo-instruments.LICENSE`.
 
-To fit the file under its 8 MB budget (it comes to 7.9 MB; the seven presets take 25 MB in
-FluidR3), four reductions are applied, in order of how little they are heard (the numbers are
-printed by the script and recorded in the licence file):
+Eleven presets are kept: seven melodic instruments, two drum kits (bank 128: the GM Standard kit
+and the TR-808 kit) and two synths (Synth Bass 1, Saw Wave lead). To fit the file under its 14 MB
+budget (it comes to 13.3 MB: 7.9 MB for the melodic instruments, 5.4 MB for the kits, 7 kB for the
+synths; the same presets take 37 MB in FluidR3), these reductions are applied, in order of how
+little they are heard (the numbers are printed by the script and recorded in the licence file):
 
 1. Mono. Every stereo pair (a left and a right sample, or two mono samples panned hard left and
    right, with the same key and velocity range) becomes one centred zone. Pairs that are one
@@ -33,14 +35,28 @@ printed by the script and recorded in the licence file):
    sample's root (the lowest and highest zones stretch further, as in FluidR3). This one is
    audible as a slightly different timbre from note to note; it saves 1.56 MB. Piano, electric
    piano, pad, harp and bass keep every zone.
+5. Drum kits get their own two (the melodic rules above would dull them): each one-shot sample
+   ends after its last 10 ms louder than -60 dB below its peak, with a 10 ms fade (cymbal and tom
+   tails; saves 19 % of the kits' points), and each sample is stored at the lowest of 22,050 and
+   32,000 Hz that keeps all but -40 dB of its energy, else at its recorded 44,100 Hz. The 808's
+   kicks, toms and congas and the taiko and cuica go to 22,050 Hz, the Standard kick and some
+   wood and hand percussion to 32,000 Hz; snares, claps, the acoustic toms, hi-hats and cymbals
+   keep 44,100 Hz (hi-hats and cymbals hold 10-50 % of their energy above 10 kHz). Kit samples
+   are made mono like the rest.
+   The synth bass and lead are single-cycle waveforms and are kept whole, at 44,100 Hz.
 
 Two changes are not reductions. FluidR3's choir samples are sung 10-40 cents flat, so each kept
 choir sample's pitch is measured (over its sustained part) and corrected in its sample header.
 And the volume and modulation envelopes get an explicit zero delay (the SF2 default is 1 ms,
 which rustysynth and FluidSynth honour), so a note sounds at the frame the plugin places it on.
 
-FluidR3's presets have a single velocity layer (velocity only changes filter and release), so
+FluidR3's presets have a single velocity layer (velocity only changes filter and release; the
+Standard kit's kick and snare zones split velocity only to vary the release, over one sample), so
 there were no velocity layers to drop.
+
+Continuo plays its kits without note-offs (as GM drum channels do), so every hit rings out as
+recorded. The script checks that each looping kit zone (the open triangle, the bell tree) decays
+to silence by itself.
 
 The output is reproducible: the same source file gives the same bytes (no dates, no dict-order
 or float-formatting dependence; integer rounding is explicit). The source's SHA-256 is checked so
@@ -70,7 +86,7 @@ DEFAULT_OUT = os.path.join(REPO_ROOT, "assets", "continuo-instruments.sf2")
 EXPECTED_SOURCE_SHA256 = "74594e8f4250680adf590507a306655a299935343583256f3b722c48a1bc1cb0"
 
 # Budget for the committed file (bytes).
-SIZE_BUDGET_BYTES = 8 * 1000 * 1000
+SIZE_BUDGET_BYTES = 14 * 1000 * 1000
 DEFAULT_RATE_HZ = 22050
 # FluidR3's finger bass samples hold -67 dB or less of their energy above 3 kHz (DFT of each whole
 # sample), so 16,000 Hz (pass band to ~7 kHz) loses nothing audible. Lower rates are not used:
@@ -80,6 +96,25 @@ DEFAULT_RATE_HZ = 22050
 # with fluidsynth), so the electric piano keeps its recorded 22,050 Hz.
 BASS_RATE_HZ = 16000
 
+# Drum kits: each sample is stored at the lowest of these rates that keeps all but
+# KIT_MAX_LOST_DB of its energy (what the resampler's low-pass removes, measured on the resampled
+# sample itself), else at its recorded rate. The 808's kicks and toms go to 22,050 Hz; hi-hats,
+# cymbals, shakers and tambourines hold 10-50 % of their energy above 10 kHz (it is what makes
+# them sound like hi-hats and cymbals), so they keep 44,100 Hz, as do snares and claps.
+KIT_RATES_HZ = (22050, 32000)
+KIT_MAX_LOST_DB = -40
+# A one-shot drum sample (no zone loops it) ends after its last 10 ms window louder than this,
+# relative to the sample's peak, with a fade over that window. Cuts the long, near-silent tails
+# of cymbals and toms (a crash rings 8.5 s in FluidR3 and has fallen 60 dB after 5.8 s).
+KIT_TAIL_FLOOR_DB = -60
+KIT_TAIL_WINDOW_SECONDS = 0.01
+# Both thresholds become exact integer factors (10^4, 10^6), so they must be multiples of 10 dB.
+assert KIT_MAX_LOST_DB % 10 == 0 and KIT_TAIL_FLOOR_DB % 10 == 0
+# Continuo's kits ignore note-offs (as General MIDI drum channels do): every hit rings out. A kit
+# zone that loops must therefore die away by itself: its volume envelope must decay to at least
+# this attenuation (centibels), below rustysynth's -60 dB cut-off, where the voice ends.
+KIT_LOOP_MIN_SUSTAIN_CB = 600
+
 
 @dataclass(frozen=True)
 class PresetChoice:
@@ -88,14 +123,23 @@ class PresetChoice:
     program: int
     role: str
     merge_zone_pairs: bool = False
-    # Samples recorded above this rate are resampled down to it.
-    rate_hz: int = DEFAULT_RATE_HZ
+    # Samples recorded above this rate are resampled down to it; None keeps the recorded rate.
+    rate_hz: int | None = DEFAULT_RATE_HZ
     # Measure each sample's pitch and correct its tuning in the sample header.
     retune: bool = False
+    # 0 for melodic presets, 128 for drum kits.
+    bank: int = 0
+    # A drum kit: samples' rates are chosen per sample (KIT_RATES_HZ) instead of `rate_hz`, one-shot
+    # samples lose their silent tails, and looping zones must decay by themselves.
+    drum_kit: bool = False
+
+    def shrink_policy(self) -> tuple:
+        """What decides how an instrument is shrunk; presets may share instruments that agree."""
+        return (self.merge_zone_pairs, self.rate_hz, self.retune, self.drum_kit)
 
 
-# GM program numbers (bank 0). The Rust side (plugin/src/instruments) maps its Instrument enum to
-# these programs; keep the two lists in step.
+# GM bank and program numbers. The Rust side (plugin/src/instruments) maps its Instrument enum to
+# these presets, in this order; keep the two lists in step.
 PRESETS = [
     PresetChoice(0, "piano (Acoustic Grand Piano)"),
     PresetChoice(4, "electric piano (Electric Piano 1, Rhodes)"),
@@ -104,6 +148,19 @@ PRESETS = [
     PresetChoice(33, "bass (Electric Bass, finger)", rate_hz=BASS_RATE_HZ),
     PresetChoice(48, "strings (String Ensemble 1)", merge_zone_pairs=True),
     PresetChoice(52, "choir (Choir Aahs)", merge_zone_pairs=True, retune=True),
+    PresetChoice(0, "drum kit (GM Standard kit)", bank=128, drum_kit=True),
+    # FluidR3 also has "Electronic" (bank 128, 24): Simmons-style kicks and snares with the
+    # acoustic hi-hats. The TR-808 kit has the 808's own kick, snare, clap, hats and cowbell, the
+    # kit hip-hop, trap and electronic producers mean by an electronic kit.
+    PresetChoice(25, "electronic drums (TR-808 kit)", bank=128, drum_kit=True),
+    # Synth Bass 1 is an analogue-style filtered bass (a filter envelope over single-cycle waves);
+    # Synth Bass 2 (39) is a sampled, duller one. The synth bass and lead are single-cycle
+    # waveforms (about 8 kB together), so they keep their recorded 44,100 Hz: resampling would
+    # dull their upper harmonics and save nothing worth having.
+    PresetChoice(38, "synth bass (Synth Bass 1)", rate_hz=None),
+    # Saw Wave layers a saw and a pulse-saw under a filter envelope; the square lead (80) is the
+    # thinner, chiptune-like one.
+    PresetChoice(81, "synth lead (Lead 2, sawtooth)", rate_hz=None),
 ]
 
 # Generator operators (SoundFont 2.04, section 8.1.2).
@@ -116,6 +173,7 @@ GEN_END_COARSE = 12
 GEN_PAN = 17
 GEN_DELAY_MOD_ENV = 25
 GEN_DELAY_VOL_ENV = 33
+GEN_SUSTAIN_VOL_ENV = 37
 GEN_INSTRUMENT = 41
 GEN_KEY_RANGE = 43
 GEN_VEL_RANGE = 44
@@ -684,19 +742,90 @@ def remove_default_delays(inst: Instrument) -> None:
             global_zone.set_gen(oper, NO_DELAY_TIMECENTS)
 
 
+def end_at_loop(sample: Sample) -> None:
+    """Drop the data after the loop end, which is never played when every zone loops
+    continuously; end with guard points that repeat the loop's start, as a looping reader sees
+    it."""
+    ls, le = sample.loop_start, sample.loop_end
+    guard = array("h", [sample.data[ls + j % (le - ls)] for j in range(LOOP_GUARD_POINTS)])
+    sample.data = sample.data[:le] + guard
+
+
+def energy(points) -> int:
+    return sum(v * v for v in points)
+
+
+def trim_tail(sample: Sample) -> int:
+    """Cut a one-shot sample after its last KIT_TAIL_WINDOW_SECONDS window louder (RMS) than
+    KIT_TAIL_FLOOR_DB below its peak, fading that window out linearly. Returns the points cut.
+    Integer arithmetic throughout, so the cut does not depend on float rounding."""
+    data = sample.data
+    peak = max((abs(v) for v in data), default=0)
+    if peak == 0:
+        return 0
+    window = max(1, int(sample.rate_hz * KIT_TAIL_WINDOW_SECONDS))
+    # RMS above peak * 10^(floor/20)  <=>  sum of squares * 10^(-floor/10) > n * peak^2.
+    factor = 10 ** (-KIT_TAIL_FLOOR_DB // 10)
+    end = 0
+    for at in range(0, len(data), window):
+        seg = data[at : at + window]
+        if energy(seg) * factor > len(seg) * peak * peak:
+            end = at + len(seg)
+    if end >= len(data):
+        return 0
+    fade_from = max(0, end - window)
+    n = end - fade_from
+    out = data[:end]
+    for i in range(fade_from, end):
+        # Gain (end - i) / n, from 1 down to 1/n; the next point (cut) would be 0.
+        out[i] = (2 * data[i] * (end - i) + n) // (2 * n)
+    sample.data = out
+    return len(data) - end
+
+
+def shrink_kit_sample(sample: Sample, looped: bool, one_shot: bool, stats: dict) -> Sample:
+    """A drum kit's sample: its silent tail cut (one-shot samples), then stored at the lowest of
+    KIT_RATES_HZ that keeps all but KIT_MAX_LOST_DB of its energy, else at its recorded rate."""
+    stats["points_before"] += len(sample.data)
+    if one_shot:
+        stats["points_trimmed"] += trim_tail(sample)
+        # No zone loops it, so its loop points mean nothing; cleared, they cannot point past the
+        # cut end.
+        sample.loop_start = sample.loop_end = 0
+    # Energy compared over what is played: up to the loop end for a looped sample.
+    span_in = sample.loop_end if looped else len(sample.data)
+    energy_in = energy(sample.data[:span_in])
+    lost_factor = 10 ** (-KIT_MAX_LOST_DB // 10)
+    chosen = None
+    for rate_hz in KIT_RATES_HZ:
+        if rate_hz >= sample.rate_hz:
+            break
+        out, _ = resample(sample, rate_hz, looped)
+        span_out = out.loop_end if looped else len(out.data)
+        energy_out = energy(out.data[:span_out])
+        # Energy per second in and out: lost = 1 - (E_out / rate_out) / (E_in / rate_in).
+        lost = energy_in * rate_hz - energy_out * sample.rate_hz
+        if lost * lost_factor <= energy_in * rate_hz:
+            chosen = out
+            break
+    if chosen is None:
+        chosen = sample
+        if looped:
+            end_at_loop(chosen)
+    stats["rates_hz"][chosen.rate_hz] = stats["rates_hz"].get(chosen.rate_hz, 0) + 1
+    return chosen
+
+
 def build(source: SoundFont, log) -> SoundFont:
-    by_program = {}
-    for p in source.presets:
-        if p.bank == 0:
-            by_program[p.program] = p
+    by_bank_program = {(p.bank, p.program): p for p in source.presets}
     presets, instruments, samples = [], [], []
     inst_map, sample_map = {}, {}
     inst_owner = {}
 
     for choice in PRESETS:
-        src = by_program.get(choice.program)
+        src = by_bank_program.get((choice.bank, choice.program))
         if src is None:
-            raise ValueError(f"program {choice.program} not in the source font")
+            raise ValueError(f"bank {choice.bank} program {choice.program} not in the source font")
         p = Preset(src.name, src.program, src.bank, src.library, src.genre, src.morphology)
         for z in src.zones:
             nz = Zone(gens=list(z.gens), mods=list(z.mods))
@@ -709,7 +838,8 @@ def build(source: SoundFont, log) -> SoundFont:
                     instruments.append(
                         Instrument(si.name, [Zone(list(x.gens), list(x.mods)) for x in si.zones])
                     )
-                elif inst_owner[iid] != choice:
+                elif inst_owner[iid].shrink_policy() != choice.shrink_policy():
+                    # The drum kits share their percussion and cymbal instruments.
                     raise ValueError(f"instrument {iid} shared between presets: policy clash")
                 nz.set_gen(GEN_INSTRUMENT, inst_map[iid])
             p.zones.append(nz)
@@ -720,8 +850,15 @@ def build(source: SoundFont, log) -> SoundFont:
     mixes = {}
     # Per kept sample: does every zone that plays it loop continuously (sampleModes 1)?
     always_looped = {}
-    # Per kept sample: the rate it is stored at (the highest any preset using it asks for).
+    # Per kept sample: does no zone that plays it loop (sampleModes 0)?
+    never_looped = {}
+    # Per kept melodic sample: the rate it is stored at (the highest any preset using it asks for).
     sample_rate_hz = {}
+    # Kept samples of the drum kits (their rates are measured, see KIT_RATES_HZ).
+    kit_samples = set()
+    # Kept samples stored exactly as recorded (presets with rate_hz None): not resampled, nothing
+    # cut after their loops.
+    kept_whole = set()
     # Per sample to retune: the root keys its zones give it.
     retune_roots = {}
     for iid, new_iid in sorted(inst_map.items(), key=lambda kv: kv[1]):
@@ -735,6 +872,8 @@ def build(source: SoundFont, log) -> SoundFont:
         remove_default_delays(inst)
         global_zone = inst.zones[0] if inst.zones[0].gen(GEN_SAMPLE_ID) is None else None
         default_mode = global_zone.gen(GEN_SAMPLE_MODES, 0) if global_zone else 0
+        default_sustain_cb = signed16(global_zone.gen(GEN_SUSTAIN_VOL_ENV, 0)) if global_zone else 0
+        choice = inst_owner[iid]
         for z in inst.zones:
             sid = z.gen(GEN_SAMPLE_ID)
             if sid is None:
@@ -742,15 +881,33 @@ def build(source: SoundFont, log) -> SoundFont:
             mode = z.gen(GEN_SAMPLE_MODES, default_mode) & 3
             if mode == 3:
                 raise ValueError(f"{inst.name!r}: loop-until-release zones are not handled")
-            rate_hz = max(sample_rate_hz.get(sid, 0), inst_owner[iid].rate_hz)
-            sample_rate_hz[sid] = rate_hz
-            if any(z.gen(o, 0) != 0 for o in ADDRESS_GENS):
+            if choice.drum_kit:
+                sustain_cb = signed16(z.gen(GEN_SUSTAIN_VOL_ENV, unsigned16(default_sustain_cb)))
+                if mode == 1 and sustain_cb < KIT_LOOP_MIN_SUSTAIN_CB:
+                    raise ValueError(f"{inst.name!r}: a looping kit zone would ring for ever "
+                                     f"without a note-off (sustain {sustain_cb} cB)")
+                if sid in sample_rate_hz:
+                    raise ValueError(f"{cstr(source.samples[sid].name)}: in a kit and a melodic "
+                                     "preset: policy clash")
+                kit_samples.add(sid)
+            else:
+                if sid in kit_samples:
+                    raise ValueError(f"{cstr(source.samples[sid].name)}: in a kit and a melodic "
+                                     "preset: policy clash")
+                wanted_hz = source.samples[sid].rate_hz if choice.rate_hz is None else choice.rate_hz
+                sample_rate_hz[sid] = max(sample_rate_hz.get(sid, 0), wanted_hz)
+            if choice.rate_hz is None:
+                kept_whole.add(sid)
+            elif any(z.gen(o, 0) != 0 for o in ADDRESS_GENS):
                 # Samples are cut after their loops and resampled; offsets would need the same.
+                # (The saw lead moves its loop points to make a pulse wave from a saw; its
+                # samples are kept whole, so its offsets still point where they did.)
                 raise ValueError(f"{inst.name!r}: zones with address offsets are not handled")
             if sid not in sample_map:
                 sample_map[sid] = len(samples)
                 samples.append(sid)
             always_looped[sid] = always_looped.get(sid, True) and mode == 1
+            never_looped[sid] = never_looped.get(sid, True) and mode == 0
             if inst_owner[iid].retune:
                 keys = retune_roots.setdefault(sid, set())
                 keys.add(root_key(z, source.samples))
@@ -761,9 +918,15 @@ def build(source: SoundFont, log) -> SoundFont:
         for z in inst.zones:
             if z.gen(GEN_SAMPLE_ID) is None and any(z.gen(o, 0) != 0 for o in ADDRESS_GENS):
                 raise ValueError(f"{inst.name!r}: address offsets in a global zone")
+    # A kit's preset zones could raise a looping zone's sustain level again; FluidR3's do not
+    # touch it, and the check above relies on that.
+    for choice, p in zip(PRESETS, presets):
+        if choice.drum_kit and any(z.gen(GEN_SUSTAIN_VOL_ENV) is not None for z in p.zones):
+            raise ValueError(f"{cstr(p.name)}: sustain set at preset level in a kit")
 
     out_samples = []
     worst_cents = 0.0
+    kit_stats = {"points_before": 0, "points_trimmed": 0, "rates_hz": {}}
     for sid in samples:
         s = source.samples[sid]
         mono = Sample(s.name, s.data, s.loop_start, s.loop_end, s.rate_hz, s.original_pitch,
@@ -774,7 +937,9 @@ def build(source: SoundFont, log) -> SoundFont:
             mono.name = (stereo_stem(s.name) + b" mix")[:20]
         valid_loop = 0 <= s.loop_start and s.loop_start + 2 <= s.loop_end <= len(s.data)
         looped = always_looped[sid] and valid_loop
-        if s.rate_hz > sample_rate_hz[sid]:
+        if sid in kit_samples:
+            mono = shrink_kit_sample(mono, looped, never_looped[sid], kit_stats)
+        elif s.rate_hz > sample_rate_hz[sid]:
             mono, info = resample(mono, sample_rate_hz[sid], looped)
             cents = abs(info["loop_pitch_error_cents"])
             worst_cents = max(worst_cents, cents)
@@ -782,15 +947,8 @@ def build(source: SoundFont, log) -> SoundFont:
                 # Only tiny loops round this much; they sit in a decayed tail, so say how quiet.
                 log(f"    {cstr(s.name)}: loop of {mono.loop_end - mono.loop_start} points is "
                     f"{cents:.1f} cents off, at {loop_level_db(mono):.0f} dB below the peak")
-        else:
-            if looped:
-                # Data after the loop end is never played (every zone loops continuously); end
-                # with guard points that repeat the loop's start, as a looping reader sees it.
-                ls, le = mono.loop_start, mono.loop_end
-                guard = array(
-                    "h", [mono.data[ls + j % (le - ls)] for j in range(LOOP_GUARD_POINTS)]
-                )
-                mono.data = mono.data[:le] + guard
+        elif looped and sid not in kept_whole:
+            end_at_loop(mono)
         if sid in retune_roots:
             roots = retune_roots[sid]
             if len(roots) != 1:
@@ -817,6 +975,9 @@ def build(source: SoundFont, log) -> SoundFont:
             f"-{dm} (mono), -{dz} (merged pairs) -> {n_before - dm - dz}, "
             f"{num_bytes / 1e6:.2f} MB of samples")
     log(f"  worst loop-length rounding after resampling: {worst_cents:.2f} cents")
+    rates = ", ".join(f"{n} at {r} Hz" for r, n in sorted(kit_stats["rates_hz"].items()))
+    log(f"  drum kits: {len(kit_samples)} samples ({rates}); silent tails cut: "
+        f"{kit_stats['points_trimmed']} of {kit_stats['points_before']} points")
 
     info = [
         (b"ifil", struct.pack("<HH", 2, 1)),
@@ -829,7 +990,8 @@ def build(source: SoundFont, log) -> SoundFont:
                   b"(FluidR3_GM.sf2) by Continuo's models/instruments/make_soundfont.py: "
                   b"mono, samples resampled to 22050 Hz (16000 Hz for the bass), "
                   b"string and choir key "
-                  b"zones merged in pairs. See continuo-instruments.LICENSE."),
+                  b"zones merged in pairs, drum samples' silent tails cut and each stored "
+                  b"at 22050, 32000 or 44100 Hz. See continuo-instruments.LICENSE."),
         (b"ISFT", b"continuo make_soundfont.py"),
     ]
     return SoundFont(info, presets, instruments, out_samples)
@@ -992,20 +1154,28 @@ def licence_text(sf: SoundFont, size: int, source_sha: str) -> str:
         "models/instruments/make_soundfont.py (Debian package fluid-soundfont-gm 3.1,",
         f"source SHA-256 {source_sha}).",
         "",
-        "Presets kept (General MIDI bank 0, program: FluidR3 preset name -> Continuo role):",
+        "Presets kept (General MIDI bank:program: FluidR3 preset name -> Continuo role; bank 128",
+        "holds the drum kits):",
     ]
     for choice, p in zip(PRESETS, sf.presets):
-        lines.append(f"  {p.program:3d}: {cstr(p.name):20s} -> {choice.role}")
+        lines.append(f"  {p.bank:3d}:{p.program:<3d} {cstr(p.name):20s} -> {choice.role}")
     lines += [
         "",
-        "Changes from the original (the first four keep the file small; see the script's",
+        "Changes from the original (the first five keep the file small; see the script's",
         "docstring for what each costs in sound):",
         "  - stereo sample pairs made mono and centred: (L+R)/2 where both sides carry one",
-        "    panned signal (electric piano, a pad layer, two harp zones), else the left sample;",
+        "    panned signal (electric piano, a pad layer, two harp zones, most drum pairs), else",
+        "    the left sample;",
         "  - points after each loop end beyond 8 guard points dropped (never played);",
-        "  - samples recorded above 22,050 Hz resampled to 22,050 Hz; the bass (which holds",
-        "    almost nothing above 3 kHz) resampled to 16,000 Hz (128-tap Kaiser sinc);",
+        "  - melodic samples recorded above 22,050 Hz resampled to 22,050 Hz; the bass",
+        "    (which holds almost nothing above 3 kHz) resampled to 16,000 Hz (128-tap Kaiser",
+        "    sinc);",
         "  - strings and choir: neighbouring key zones merged in pairs;",
+        "  - drum kits: each one-shot sample cut after its last 10 ms above -60 dB (relative to",
+        "    its peak) with a 10 ms fade, and stored at the lowest of 22,050 and 32,000 Hz that",
+        "    keeps all but -40 dB of its energy, else at its recorded 44,100 Hz (snares,",
+        "    claps, hi-hats, cymbals); loop points of one-shot samples cleared;",
+        "  - synth bass and lead: samples kept as recorded (44,100 Hz single-cycle waves);",
         "  - volume and modulation envelopes start without the SF2 default 1 ms delay;",
         "  - choir samples retuned (their pitch correction set from each one's measured pitch).",
         f"Resulting file: {size} bytes, {len(sf.samples)} samples.",

@@ -1,11 +1,12 @@
-//! Which instrument plays a take: the General MIDI program behind each one, its names, and the
-//! words a prompt may use for it. Any thread; nothing here allocates.
+//! Which instrument plays a take (or a band part): the General MIDI bank and program behind each
+//! one, its names, and the words a prompt may use for it. Any thread; nothing here allocates.
 
 use std::fmt;
 
-/// One of the plugin's instruments: a General MIDI preset (bank 0) of the bundled SoundFont
+/// One of the plugin's instruments: a General MIDI preset of the bundled SoundFont
 /// `assets/continuo-instruments.sf2`, which `models/instruments/make_soundfont.py` extracts from
-/// FluidR3 GM with exactly these programs.
+/// FluidR3 GM with exactly these banks and programs. Melodic instruments are in bank 0; the drum
+/// kits are in bank 128 and play General MIDI drum notes (36 kick, 38 snare, 42 closed hi-hat...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Instrument {
     /// GM 0, Acoustic Grand Piano (FluidR3 "Yamaha Grand Piano").
@@ -22,11 +23,22 @@ pub enum Instrument {
     Strings,
     /// GM 52, Choir Aahs (FluidR3 "Ahh Choir").
     Choir,
+    /// GM drum kit 0 (bank 128), Standard kit: acoustic drums.
+    DrumKit,
+    /// GM drum kit 25 (bank 128), TR-808 (FluidR3 "TR-808"): the 808's kick, snare, clap, hats
+    /// and cowbell, with the Standard kit's cymbals and percussion.
+    ElectronicDrums,
+    /// GM 38, Synth Bass 1 (FluidR3 "Synth Bass 1"): a filtered analogue-style saw bass.
+    SynthBass,
+    /// GM 81, Lead 2 (sawtooth) (FluidR3 "Saw Wave").
+    SynthLead,
 }
 
 /// Words and phrases for each instrument, lower case, single spaces. `from_word` also accepts
 /// each instrument's id and display name. "keys" means the electric piano: it is what producers
-/// say for lo-fi Rhodes-style keys, and the acoustic piano has its own words.
+/// say for lo-fi Rhodes-style keys, and the acoustic piano has its own words. "synth" alone stays
+/// the pad (the bass and lead have their own words). "808" means the drum machine, but "808 bass"
+/// is the long sub-bass of trap, closest to the synth bass.
 const WORDS: &[(&str, Instrument)] = &[
     ("piano", Instrument::Piano),
     ("acoustic piano", Instrument::Piano),
@@ -64,14 +76,43 @@ const WORDS: &[(&str, Instrument)] = &[
     ("voices", Instrument::Choir),
     ("aahs", Instrument::Choir),
     ("ahh", Instrument::Choir),
+    ("drums", Instrument::DrumKit),
+    ("drum", Instrument::DrumKit),
+    ("drum kit", Instrument::DrumKit),
+    ("drumkit", Instrument::DrumKit),
+    ("kit", Instrument::DrumKit),
+    ("acoustic drums", Instrument::DrumKit),
+    ("acoustic kit", Instrument::DrumKit),
+    ("live drums", Instrument::DrumKit),
+    ("808", Instrument::ElectronicDrums),
+    ("808 drums", Instrument::ElectronicDrums),
+    ("808 kit", Instrument::ElectronicDrums),
+    ("tr 808", Instrument::ElectronicDrums),
+    ("tr808", Instrument::ElectronicDrums),
+    ("electronic drums", Instrument::ElectronicDrums),
+    ("electronic kit", Instrument::ElectronicDrums),
+    ("drum machine", Instrument::ElectronicDrums),
+    ("trap drums", Instrument::ElectronicDrums),
+    ("synth bass", Instrument::SynthBass),
+    ("synthbass", Instrument::SynthBass),
+    ("bass synth", Instrument::SynthBass),
+    ("sub bass", Instrument::SynthBass),
+    ("sub", Instrument::SynthBass),
+    ("808 bass", Instrument::SynthBass),
+    ("lead", Instrument::SynthLead),
+    ("leads", Instrument::SynthLead),
+    ("synth lead", Instrument::SynthLead),
+    ("lead synth", Instrument::SynthLead),
+    ("saw lead", Instrument::SynthLead),
+    ("square lead", Instrument::SynthLead),
 ];
 
 /// Longest word or phrase `from_word` looks up, in bytes; longer input is not a word.
 const MAX_WORD_BYTES: usize = 32;
 
 impl Instrument {
-    /// Every instrument, in the order the panel lists them.
-    pub const ALL: [Instrument; 7] = [
+    /// Every instrument, in the order the panel lists them (and the SoundFont holds them).
+    pub const ALL: [Instrument; 11] = [
         Instrument::Piano,
         Instrument::ElectricPiano,
         Instrument::Pad,
@@ -79,9 +120,14 @@ impl Instrument {
         Instrument::Bass,
         Instrument::Strings,
         Instrument::Choir,
+        Instrument::DrumKit,
+        Instrument::ElectronicDrums,
+        Instrument::SynthBass,
+        Instrument::SynthLead,
     ];
 
-    /// The General MIDI program (0-based, bank 0) of this instrument's preset in the SoundFont.
+    /// The General MIDI program (0-based) of this instrument's preset in the SoundFont, within
+    /// its [`bank`](Self::bank): for a drum kit, the GM kit number.
     pub const fn program(self) -> u8 {
         match self {
             Instrument::Piano => 0,
@@ -91,7 +137,27 @@ impl Instrument {
             Instrument::Bass => 33,
             Instrument::Strings => 48,
             Instrument::Choir => 52,
+            Instrument::DrumKit => 0,
+            Instrument::ElectronicDrums => 25,
+            Instrument::SynthBass => 38,
+            Instrument::SynthLead => 81,
         }
+    }
+
+    /// The SoundFont bank of this instrument's preset: 128 (the SF2 percussion bank) for the
+    /// drum kits, 0 (General MIDI) for the rest.
+    pub const fn bank(self) -> u16 {
+        if self.is_drum_kit() {
+            128
+        } else {
+            0
+        }
+    }
+
+    /// Whether this is a drum kit: its notes are General MIDI drum notes, it plays on the
+    /// percussion channel, and every hit rings out (note-offs are ignored).
+    pub const fn is_drum_kit(self) -> bool {
+        matches!(self, Instrument::DrumKit | Instrument::ElectronicDrums)
     }
 
     /// Stable id, as the `voice` parameter spells it (never renamed: projects store it).
@@ -104,6 +170,10 @@ impl Instrument {
             Instrument::Bass => "bass",
             Instrument::Strings => "strings",
             Instrument::Choir => "choir",
+            Instrument::DrumKit => "drums",
+            Instrument::ElectronicDrums => "edrums",
+            Instrument::SynthBass => "synthbass",
+            Instrument::SynthLead => "lead",
         }
     }
 
@@ -117,6 +187,10 @@ impl Instrument {
             Instrument::Bass => "Bass",
             Instrument::Strings => "Strings",
             Instrument::Choir => "Choir",
+            Instrument::DrumKit => "Drum Kit",
+            Instrument::ElectronicDrums => "808 Drums",
+            Instrument::SynthBass => "Synth Bass",
+            Instrument::SynthLead => "Synth Lead",
         }
     }
 
@@ -204,9 +278,34 @@ mod tests {
                 ("strings", Instrument::Strings),
                 ("choir", Instrument::Choir),
                 (" voices ", Instrument::Choir),
+                ("synth", Instrument::Pad),
+                ("drums", Instrument::DrumKit),
+                ("Drum Kit", Instrument::DrumKit),
+                ("acoustic drums", Instrument::DrumKit),
+                ("kit", Instrument::DrumKit),
+                ("808", Instrument::ElectronicDrums),
+                ("TR-808", Instrument::ElectronicDrums),
+                ("electronic drums", Instrument::ElectronicDrums),
+                ("drum machine", Instrument::ElectronicDrums),
+                ("trap drums", Instrument::ElectronicDrums),
+                ("synth bass", Instrument::SynthBass),
+                ("sub bass", Instrument::SynthBass),
+                ("808 bass", Instrument::SynthBass),
+                ("lead", Instrument::SynthLead),
+                ("synth lead", Instrument::SynthLead),
+                ("saw lead", Instrument::SynthLead),
+                ("square-lead", Instrument::SynthLead),
             ];
             for (word, want) in cases {
                 assert_eq!(Instrument::from_word(word), Some(want), "{word:?}");
+            }
+        }
+
+        #[test]
+        fn every_listed_word_reaches_its_instrument() {
+            // No id or display name shadows a word that means another instrument.
+            for (word, want) in WORDS {
+                assert_eq!(Instrument::from_word(word), Some(*want), "{word:?}");
             }
         }
 
@@ -224,7 +323,8 @@ mod tests {
             for word in [
                 "",
                 "  ",
-                "drums",
+                "trumpet",
+                "808s and heartbreak",
                 "pianos and more",
                 "pianö",
                 "p iano",
@@ -239,12 +339,42 @@ mod tests {
         use super::*;
 
         #[test]
-        fn general_midi_programs_are_distinct_and_as_documented() {
-            let programs: Vec<u8> = Instrument::ALL.iter().map(|i| i.program()).collect();
-            assert_eq!(programs, [0, 4, 89, 46, 33, 48, 52]);
+        fn general_midi_presets_are_distinct_and_as_documented() {
+            let presets: Vec<(u16, u8)> = Instrument::ALL
+                .iter()
+                .map(|i| (i.bank(), i.program()))
+                .collect();
+            assert_eq!(
+                presets,
+                [
+                    (0, 0),
+                    (0, 4),
+                    (0, 89),
+                    (0, 46),
+                    (0, 33),
+                    (0, 48),
+                    (0, 52),
+                    (128, 0),
+                    (128, 25),
+                    (0, 38),
+                    (0, 81),
+                ]
+            );
             let ids: std::collections::HashSet<_> =
                 Instrument::ALL.iter().map(|i| i.id()).collect();
             assert_eq!(ids.len(), Instrument::ALL.len());
+            let names: std::collections::HashSet<_> =
+                Instrument::ALL.iter().map(|i| i.name()).collect();
+            assert_eq!(names.len(), Instrument::ALL.len());
+        }
+
+        #[test]
+        fn only_the_kits_are_drum_kits_in_bank_128() {
+            for i in Instrument::ALL {
+                let kit = matches!(i, Instrument::DrumKit | Instrument::ElectronicDrums);
+                assert_eq!(i.is_drum_kit(), kit, "{i}");
+                assert_eq!(i.bank(), if kit { 128 } else { 0 }, "{i}");
+            }
         }
     }
 }

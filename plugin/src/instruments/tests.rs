@@ -23,6 +23,7 @@ fn note(start_seconds: f64, duration_seconds: f64, pitch: u8, velocity: u8) -> N
         duration_seconds,
         pitch,
         velocity,
+        channel: 0,
     }
 }
 
@@ -129,6 +130,67 @@ fn first_sound(x: &[f32]) -> Option<usize> {
     x.iter().position(|v| *v != 0.0)
 }
 
+fn peak(x: &[f32]) -> f32 {
+    x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+/// The instruments that play pitches (every one but the drum kits).
+fn pitched() -> impl Iterator<Item = Instrument> {
+    Instrument::ALL.into_iter().filter(|i| !i.is_drum_kit())
+}
+
+/// The drum kits.
+fn kits() -> impl Iterator<Item = Instrument> {
+    Instrument::ALL.into_iter().filter(|i| i.is_drum_kit())
+}
+
+/// General MIDI drum notes.
+const KICK: u8 = 36;
+const SNARE: u8 = 38;
+const CLOSED_HAT: u8 = 42;
+const OPEN_HAT: u8 = 46;
+const CRASH: u8 = 49;
+
+/// The drum notes the notes model v2 decodes (one per drum class of its tokenizer, in
+/// `model::notes::tokens_v2::bins`): kick, snare, rim, clap, closed and open hi-hat, three toms,
+/// crash, ride, shaker, tambourine, cowbell, hand drum, other percussion.
+const DECODED_DRUM_NOTES: [u8; 16] = [
+    36, 38, 37, 39, 42, 46, 45, 47, 50, 49, 51, 70, 54, 56, 63, 75,
+];
+
+/// A bar of 4/4 at 120 BPM from `start_seconds`: kick on 1 and 3, snare on 2 and 4, closed
+/// hi-hat on every eighth; each hit a 16th long, as the notes tokenizer writes drum hits.
+fn beat(start_seconds: f64, velocity: u8) -> Vec<Note> {
+    let eighth = 0.25;
+    let mut notes = Vec::new();
+    for k in 0..8 {
+        let t = start_seconds + k as f64 * eighth;
+        notes.push(note(t, eighth / 2.0, CLOSED_HAT, velocity));
+        match k {
+            0 | 4 => notes.push(note(t, eighth / 2.0, KICK, velocity)),
+            2 | 6 => notes.push(note(t, eighth / 2.0, SNARE, velocity)),
+            _ => {}
+        }
+    }
+    notes
+}
+
+/// Share of a signal's energy that a one-pole low-pass at `cutoff_hz` keeps: near 1 for a
+/// kick's thump, small for a hi-hat's hiss.
+fn low_share(x: &[f32], cutoff_hz: f64, sample_rate_hz: u32) -> f64 {
+    let a = (-2.0 * std::f64::consts::PI * cutoff_hz / f64::from(sample_rate_hz)).exp();
+    let mut y = 0.0f64;
+    let mut low = 0.0;
+    let mut total = 0.0;
+    for v in x {
+        let v = f64::from(*v);
+        y = (1.0 - a) * v + a * y;
+        low += y * y;
+        total += v * v;
+    }
+    low / total.max(1e-30)
+}
+
 mod load {
     use super::*;
 
@@ -140,11 +202,12 @@ mod load {
                 font.font
                     .get_presets()
                     .iter()
-                    .any(|p| p.get_bank_number() == 0
+                    .any(|p| p.get_bank_number() == i32::from(instrument.bank())
                         && p.get_patch_number() == i32::from(instrument.program())),
                 "{instrument}"
             );
         }
+
         assert!(font.origin().ends_with(SOUND_FONT_FILE_NAME));
     }
 
@@ -219,6 +282,35 @@ mod load {
     }
 
     #[test]
+    fn a_font_without_a_kit_is_refused() {
+        // The eighth preset header is the Standard kit (bank 128); move it to bank 129.
+        let mut bytes = font_bytes();
+        let phdr_at = bytes
+            .windows(4)
+            .position(|w| w == b"phdr")
+            .expect("phdr chunk")
+            + 8;
+        let kit_at = phdr_at + 7 * 38;
+        assert_eq!(&bytes[kit_at..kit_at + 8], b"Standard");
+        assert_eq!(
+            u16::from_le_bytes([bytes[kit_at + 22], bytes[kit_at + 23]]),
+            128
+        );
+        bytes[kit_at + 22] = 129;
+        match Instruments::from_bytes(&bytes, "no kit") {
+            Err(InstrumentError::MissingPreset {
+                instrument,
+                bank,
+                program,
+                ..
+            }) => {
+                assert_eq!((instrument, bank, program), (Instrument::DrumKit, 128, 0));
+            }
+            other => panic!("expected MissingPreset, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn a_font_without_a_needed_preset_is_refused() {
         // The first preset header is the piano (the script writes them in the Rust enum's
         // order); move it to bank 1 and the piano is gone.
@@ -255,11 +347,13 @@ mod load {
 mod render {
     use super::*;
 
-    /// Each instrument's test pitches: middle C, and for the bass the C one and two octaves down.
+    /// Each instrument's test pitches: middle C, and for the basses the C one and two octaves
+    /// down.
     fn test_pitches(instrument: Instrument) -> &'static [u8] {
         match instrument {
-            Instrument::Bass => &[36, 48],
+            Instrument::Bass | Instrument::SynthBass => &[36, 48],
             Instrument::Piano => &[48, 60, 72],
+            Instrument::SynthLead => &[60, 72],
             _ => &[60],
         }
     }
@@ -267,7 +361,7 @@ mod render {
     #[test]
     fn every_instrument_plays_middle_c_in_tune_and_audibly() {
         let rate = 44_100;
-        for instrument in Instrument::ALL {
+        for instrument in pitched() {
             for &pitch in test_pitches(instrument) {
                 let out = font()
                     .render(
@@ -278,6 +372,7 @@ mod render {
                     )
                     .unwrap();
                 assert_eq!(out.len(), 2 * frames_for(1.6, rate));
+                assert!(out.iter().all(|v| v.is_finite()), "{instrument}");
                 let x = mono(&out);
                 let held = &x[frames_for(0.2, rate)..frames_for(1.2, rate)];
                 let level_db = db(rms(held));
@@ -300,11 +395,12 @@ mod render {
     fn silence_until_the_note_starts() {
         for rate in [22_050, 48_000] {
             for instrument in Instrument::ALL {
+                let pitch = if instrument.is_drum_kit() { SNARE } else { 64 };
                 let render = |start: f64| {
                     let out = font()
                         .render(
                             instrument,
-                            &[note(start, 0.3, 64, 90)],
+                            &[note(start, 0.3, pitch, 90)],
                             rate,
                             frames_for(0.8, rate),
                         )
@@ -514,8 +610,10 @@ mod render {
         ];
         for (k, b) in bad.iter().enumerate() {
             match font().render(Instrument::Piano, &[ok[0], *b], 48_000, 1000) {
-                Err(InstrumentError::InvalidNote { note_idx, .. }) => {
-                    assert_eq!(note_idx, 1, "case {k}")
+                Err(InstrumentError::InvalidNote {
+                    part_idx, note_idx, ..
+                }) => {
+                    assert_eq!((part_idx, note_idx), (0, 1), "case {k}")
                 }
                 other => panic!("case {k}: expected InvalidNote, got {other:?}"),
             }
@@ -528,7 +626,7 @@ mod level {
 
     fn chord_rms_db(instrument: Instrument, velocity: u8) -> (f64, f32) {
         let rate = 44_100;
-        let root = if instrument == Instrument::Bass {
+        let root = if matches!(instrument, Instrument::Bass | Instrument::SynthBass) {
             36
         } else {
             60
@@ -541,17 +639,32 @@ mod level {
             .render(instrument, &notes, rate, frames_for(2.0, rate))
             .unwrap();
         let x = mono(&out);
-        let peak = out.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        (db(rms(&x[..frames_for(1.5, rate)])), peak)
+        (db(rms(&x[..frames_for(1.5, rate)])), peak(&out))
+    }
+
+    /// A kit's level: a bar of `beat`, RMS over the bar.
+    fn beat_rms_db(kit: Instrument, velocity: u8) -> (f64, f32) {
+        let rate = 44_100;
+        let out = font()
+            .render(kit, &beat(0.0, velocity), rate, frames_for(2.0, rate))
+            .unwrap();
+        (db(rms(&mono(&out))), peak(&out))
     }
 
     #[test]
     fn instruments_are_about_equally_loud_and_do_not_clip() {
+        let measure = |i: Instrument, velocity| {
+            if i.is_drum_kit() {
+                beat_rms_db(i, velocity)
+            } else {
+                chord_rms_db(i, velocity)
+            }
+        };
         let levels: Vec<(Instrument, f64, f32)> = Instrument::ALL
             .iter()
             .map(|&i| {
-                let (level, _) = chord_rms_db(i, 100);
-                let (_, peak) = chord_rms_db(i, 127);
+                let (level, _) = measure(i, 100);
+                let (_, peak) = measure(i, 127);
                 (i, level, peak)
             })
             .collect();
@@ -566,5 +679,454 @@ mod level {
                 "{instrument}: peak {peak} at velocity 127 ({levels:?})"
             );
         }
+    }
+}
+
+mod drums {
+    use super::*;
+
+    #[test]
+    fn every_decoded_drum_note_sounds_on_both_kits() {
+        let rate = 44_100;
+        for kit in kits() {
+            for pitch in DECODED_DRUM_NOTES {
+                let out = font()
+                    .render(
+                        kit,
+                        &[note(0.0, 0.125, pitch, 100)],
+                        rate,
+                        frames_for(0.5, rate),
+                    )
+                    .unwrap();
+                assert!(out.iter().all(|v| v.is_finite()), "{kit} note {pitch}");
+                let level_db = db(rms(&mono(&out)));
+                // Short, quiet hits (the 808's maracas) sit near -46 dB over the window.
+                assert!(level_db > -55.0, "{kit} note {pitch}: {level_db:.1} dB RMS");
+            }
+        }
+    }
+
+    #[test]
+    fn a_kick_is_low_and_a_closed_hat_is_high() {
+        let rate = 44_100;
+        for kit in kits() {
+            let hit = |pitch| {
+                let out = font()
+                    .render(
+                        kit,
+                        &[note(0.0, 0.125, pitch, 100)],
+                        rate,
+                        frames_for(0.5, rate),
+                    )
+                    .unwrap();
+                low_share(&mono(&out), 500.0, rate)
+            };
+            let kick = hit(KICK);
+            let hat = hit(CLOSED_HAT);
+            assert!(kick > 0.7, "{kit}: kick keeps {kick:.3} below 500 Hz");
+            assert!(hat < 0.05, "{kit}: closed hat keeps {hat:.3} below 500 Hz");
+        }
+    }
+
+    #[test]
+    fn hits_ring_out_whatever_their_duration() {
+        let rate = 48_000;
+        for kit in kits() {
+            for pitch in [KICK, SNARE, CRASH] {
+                let render = |duration: f64| {
+                    font()
+                        .render(
+                            kit,
+                            &[note(0.1, duration, pitch, 100)],
+                            rate,
+                            frames_for(1.5, rate),
+                        )
+                        .unwrap()
+                };
+                let short = render(0.01);
+                assert_eq!(short, render(0.125), "{kit} note {pitch}");
+                assert_eq!(short, render(5.0), "{kit} note {pitch}");
+            }
+            // A crash still rings a second after its 16th-note "end".
+            let out = font()
+                .render(
+                    kit,
+                    &[note(0.0, 0.125, CRASH, 100)],
+                    rate,
+                    frames_for(1.5, rate),
+                )
+                .unwrap();
+            let x = mono(&out);
+            let tail_db = db(rms(&x[frames_for(1.2, rate)..]));
+            assert!(tail_db > -50.0, "{kit}: crash tail at {tail_db:.1} dB");
+        }
+    }
+
+    #[test]
+    fn repeated_hits_of_one_drum_overlap() {
+        // A second kick does not cut the first: the two sound together, so the band is the
+        // first alone plus the second alone.
+        let rate = 44_100;
+        let num_frames = frames_for(1.0, rate);
+        for kit in kits() {
+            let first = font()
+                .render(kit, &[note(0.0, 0.125, KICK, 100)], rate, num_frames)
+                .unwrap();
+            let second = font()
+                .render(kit, &[note(0.125, 0.125, KICK, 100)], rate, num_frames)
+                .unwrap();
+            let both = font()
+                .render(
+                    kit,
+                    &[note(0.0, 0.125, KICK, 100), note(0.125, 0.125, KICK, 100)],
+                    rate,
+                    num_frames,
+                )
+                .unwrap();
+            let sum: Vec<f32> = first.iter().zip(&second).map(|(a, b)| a + b).collect();
+            let err = both
+                .iter()
+                .zip(&sum)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                err <= 1e-3 * peak(&sum),
+                "{kit}: {err} vs peak {}",
+                peak(&sum)
+            );
+        }
+    }
+
+    #[test]
+    fn a_closed_hat_chokes_the_open_hat_in_the_standard_kit() {
+        let rate = 44_100;
+        let num_frames = frames_for(1.5, rate);
+        let open = font()
+            .render(
+                Instrument::DrumKit,
+                &[note(0.0, 0.125, OPEN_HAT, 100)],
+                rate,
+                num_frames,
+            )
+            .unwrap();
+        let choked = font()
+            .render(
+                Instrument::DrumKit,
+                &[
+                    note(0.0, 0.125, OPEN_HAT, 100),
+                    note(0.5, 0.125, CLOSED_HAT, 100),
+                ],
+                rate,
+                num_frames,
+            )
+            .unwrap();
+        let after = |x: &[f32]| db(rms(&mono(x)[frames_for(1.0, rate)..]));
+        assert!(
+            after(&choked) < after(&open) - 10.0,
+            "open hat alone {:.1} dB, choked {:.1} dB",
+            after(&open),
+            after(&choked)
+        );
+    }
+
+    #[test]
+    fn the_808_kit_differs_from_the_acoustic_kit() {
+        let rate = 44_100;
+        let num_frames = frames_for(2.0, rate);
+        let acoustic = font()
+            .render(Instrument::DrumKit, &beat(0.0, 100), rate, num_frames)
+            .unwrap();
+        let electronic = font()
+            .render(
+                Instrument::ElectronicDrums,
+                &beat(0.0, 100),
+                rate,
+                num_frames,
+            )
+            .unwrap();
+        let diff: Vec<f32> = acoustic
+            .iter()
+            .zip(&electronic)
+            .map(|(a, b)| a - b)
+            .collect();
+        assert!(
+            rms(&diff) > 0.5 * rms(&acoustic).max(rms(&electronic)),
+            "difference {:.4} vs {:.4} and {:.4}",
+            rms(&diff),
+            rms(&acoustic),
+            rms(&electronic)
+        );
+    }
+
+    #[test]
+    fn a_hit_before_the_start_is_not_replayed() {
+        let out = font()
+            .render(
+                Instrument::DrumKit,
+                &[note(-0.05, 0.125, SNARE, 100)],
+                44_100,
+                22_050,
+            )
+            .unwrap();
+        assert!(out.iter().all(|v| *v == 0.0));
+    }
+}
+
+mod band {
+    use super::*;
+
+    fn part(instrument: Instrument, notes: &[Note]) -> BandPart<'_> {
+        BandPart { instrument, notes }
+    }
+
+    /// Checks that a band holds each of its parts: it is close to the sum of the parts rendered
+    /// alone, each turned down by the band's headroom (10 log10 of its number of parts). Not
+    /// equal: the parts share one reverb, and rustysynth's reverb is not linear (it drops a
+    /// voice's send below a fixed gain, and flushes tiny values), so the band's reverb differs a
+    /// little from the sum of the parts' own. With the reverb off the two agree to about 0.1 %
+    /// of the peak.
+    fn assert_band_holds_its_parts(parts: &[BandPart<'_>], rate: u32, num_frames: usize) {
+        let band = font().render_band(parts, rate, num_frames).unwrap();
+        let headroom = 10f32.powf(-10.0 * (parts.len() as f32).log10() / 20.0);
+        let alone: Vec<Vec<f32>> = parts
+            .iter()
+            .map(|p| {
+                let out = font()
+                    .render(p.instrument, p.notes, rate, num_frames)
+                    .unwrap();
+                out.iter().map(|v| headroom * v).collect()
+            })
+            .collect();
+        let mut sum = vec![0.0f32; 2 * num_frames];
+        for a in &alone {
+            for (s, v) in sum.iter_mut().zip(a) {
+                *s += v;
+            }
+        }
+        let residual: Vec<f32> = band.iter().zip(&sum).map(|(b, s)| b - s).collect();
+        let residual_db = db(rms(&residual));
+        assert!(
+            residual_db < db(rms(&sum)) - 20.0,
+            "band differs from its parts by {residual_db:.1} dB RMS, the parts sum to {:.1} dB",
+            db(rms(&sum))
+        );
+        assert!(
+            (db(rms(&band)) - db(rms(&sum))).abs() < 0.5,
+            "band at {:.2} dB, its parts at {:.2} dB",
+            db(rms(&band)),
+            db(rms(&sum))
+        );
+        // Every part is there: each is far louder than what the band and the sum disagree on.
+        for (p, a) in parts.iter().zip(&alone) {
+            assert!(
+                db(rms(a)) > residual_db + 10.0,
+                "{}: {:.1} dB, residual {residual_db:.1} dB",
+                p.instrument,
+                db(rms(a))
+            );
+        }
+    }
+
+    #[test]
+    fn a_band_of_one_part_is_a_render() {
+        let pad = [note(0.0, 0.6, 60, 100), note(0.3, 0.5, 64, 90)];
+        let drums = beat(0.0, 100);
+        for (instrument, notes) in [
+            (Instrument::Pad, &pad[..]),
+            (Instrument::SynthLead, &pad[..]),
+            (Instrument::ElectronicDrums, &drums[..]),
+        ] {
+            let single = font().render(instrument, notes, 44_100, 44_100).unwrap();
+            let band = font()
+                .render_band(&[part(instrument, notes)], 44_100, 44_100)
+                .unwrap();
+            assert_eq!(single, band, "{instrument}");
+        }
+    }
+
+    #[test]
+    fn two_parts_play_as_each_alone() {
+        // The same pitch in both parts, overlapping: each part has its own channel, so the
+        // piano's short note neither re-strikes nor ends the strings' long one.
+        let strings = [note(0.0, 1.0, 60, 100)];
+        let piano = [note(0.4, 0.1, 60, 110), note(0.6, 0.3, 67, 90)];
+        assert_band_holds_its_parts(
+            &[
+                part(Instrument::Strings, &strings),
+                part(Instrument::Piano, &piano),
+            ],
+            44_100,
+            frames_for(1.5, 44_100),
+        );
+    }
+
+    #[test]
+    fn drums_and_bass_play_as_each_alone() {
+        let drums = beat(0.0, 100);
+        let bass = [note(0.0, 0.45, 36, 100), note(0.5, 0.45, 43, 100)];
+        assert_band_holds_its_parts(
+            &[
+                part(Instrument::SynthBass, &bass),
+                part(Instrument::DrumKit, &drums),
+            ],
+            48_000,
+            frames_for(2.0, 48_000),
+        );
+    }
+
+    #[test]
+    fn two_kits_in_one_band_both_play() {
+        // The second kit cannot have the percussion channel; it plays on a melodic one.
+        let drums = beat(0.0, 100);
+        assert_band_holds_its_parts(
+            &[
+                part(Instrument::DrumKit, &drums),
+                part(Instrument::ElectronicDrums, &drums),
+            ],
+            44_100,
+            frames_for(2.0, 44_100),
+        );
+    }
+
+    /// Four bars of a six-part band at 120 BPM, every note at `velocity`: the roles of the notes
+    /// model v2 (DRUMS, BASS, CHORDS, PAD, ARP, LEAD).
+    fn six_parts(velocity: u8) -> Vec<(Instrument, Vec<Note>)> {
+        let bar = 2.0;
+        let mut drums = Vec::new();
+        let mut bass = Vec::new();
+        let mut chords = Vec::new();
+        let mut pad = Vec::new();
+        let mut arp = Vec::new();
+        let mut lead = Vec::new();
+        // i - vi - iv - v in A minor: roots A, F, D, E.
+        let roots = [45u8, 41, 38, 40];
+        for (b, &root) in roots.iter().enumerate() {
+            let t = b as f64 * bar;
+            drums.extend(beat(t, velocity));
+            if b == 0 {
+                drums.push(note(t, 0.125, CRASH, velocity));
+            }
+            for k in 0..4 {
+                bass.push(note(t + k as f64 * 0.5, 0.45, root - 12, velocity));
+            }
+            for i in [12u8, 15, 19] {
+                chords.push(note(t, 0.9, root + i, velocity));
+                chords.push(note(t + 1.0, 0.9, root + i, velocity));
+                pad.push(note(t, bar, root + i + 12, velocity));
+            }
+            for k in 0..16 {
+                let i = [12u8, 15, 19, 24][k % 4];
+                arp.push(note(t + k as f64 * 0.125, 0.1, root + i + 12, velocity));
+            }
+            for k in 0..4 {
+                lead.push(note(
+                    t + k as f64 * 0.5,
+                    0.4,
+                    root + 24 + [0u8, 3, 7, 5][k],
+                    velocity,
+                ));
+            }
+        }
+        vec![
+            (Instrument::ElectronicDrums, drums),
+            (Instrument::SynthBass, bass),
+            (Instrument::ElectricPiano, chords),
+            (Instrument::Pad, pad),
+            (Instrument::Pluck, arp),
+            (Instrument::SynthLead, lead),
+        ]
+    }
+
+    fn render_parts(parts: &[(Instrument, Vec<Note>)], rate: u32) -> Vec<f32> {
+        let band: Vec<BandPart<'_>> = parts.iter().map(|(i, n)| part(*i, n)).collect();
+        font()
+            .render_band(&band, rate, frames_for(9.0, rate))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_band_does_not_clip() {
+        let rate = 44_100;
+        for velocity in [100, 127] {
+            let all = six_parts(velocity);
+            // Drums, bass, chords and lead: the usual four; then all six.
+            let four: Vec<_> = all
+                .iter()
+                .filter(|(i, _)| !matches!(i, Instrument::Pad | Instrument::Pluck))
+                .cloned()
+                .collect();
+            for parts in [&four, &all] {
+                let out = render_parts(parts, rate);
+                assert!(out.iter().all(|v| v.is_finite()));
+                let p = peak(&out);
+                assert!(
+                    p < 1.0,
+                    "{} parts at velocity {velocity}: peak {p}",
+                    parts.len()
+                );
+                let level_db = db(rms(&mono(&out)));
+                assert!(
+                    level_db > -30.0,
+                    "{} parts at velocity {velocity}: {level_db:.1} dB RMS",
+                    parts.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn deterministic() {
+        let parts = six_parts(100);
+        let a = render_parts(&parts, 48_000);
+        let b = render_parts(&parts, 48_000);
+        let fresh = Instruments::from_bytes(&font_bytes(), "again").unwrap();
+        let band: Vec<BandPart<'_>> = parts.iter().map(|(i, n)| part(*i, n)).collect();
+        let c = fresh
+            .render_band(&band, 48_000, frames_for(9.0, 48_000))
+            .unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b));
+        assert_eq!(bits(&a), bits(&c));
+        assert!(rms(&a) > 0.0);
+    }
+
+    #[test]
+    fn bad_bands_are_errors() {
+        let ok = [note(0.0, 0.1, 60, 100)];
+        let bad = [note(0.0, 0.1, 60, 100), note(0.1, 0.1, 200, 100)];
+        match font().render_band(
+            &[part(Instrument::Piano, &ok), part(Instrument::Bass, &bad)],
+            44_100,
+            1000,
+        ) {
+            Err(InstrumentError::InvalidNote {
+                part_idx,
+                instrument,
+                note_idx,
+                ..
+            }) => assert_eq!((part_idx, instrument, note_idx), (1, Instrument::Bass, 1)),
+            other => panic!("expected InvalidNote, got {other:?}"),
+        }
+        let many: Vec<BandPart<'_>> = (0..MAX_BAND_PARTS)
+            .map(|_| part(Instrument::Piano, &ok))
+            .collect();
+        assert!(matches!(
+            font().render_band(&many, 44_100, 1000),
+            Err(InstrumentError::TooManyParts { num_parts }) if num_parts == MAX_BAND_PARTS
+        ));
+        assert!(font()
+            .render_band(&many[..MAX_BAND_PARTS - 1], 44_100, 1000)
+            .is_ok());
+        // The percussion channel takes a kit, so with one the band may have one part more.
+        let drums = [note(0.0, 0.1, KICK, 100)];
+        let mut with_kit = many[..MAX_BAND_PARTS - 1].to_vec();
+        with_kit.push(part(Instrument::DrumKit, &drums));
+        assert!(font().render_band(&with_kit, 44_100, 1000).is_ok());
+        with_kit.push(part(Instrument::ElectronicDrums, &drums));
+        assert!(matches!(
+            font().render_band(&with_kit, 44_100, 1000),
+            Err(InstrumentError::TooManyParts { num_parts }) if num_parts == MAX_BAND_PARTS + 1
+        ));
+        let empty = font().render_band(&[], 44_100, 100).unwrap();
+        assert_eq!(empty, vec![0.0; 200]);
     }
 }
