@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "instruments",
         ],
     ),
+    ("eval", &["timeline", "model", "midi_file"]),
     (
         "editor",
         &["timeline", "params", "bridge", "model", "engine"],

@@ -5,6 +5,7 @@
 
 use crate::instruments::Instrument;
 use crate::model;
+use crate::model::notes::tokens_v2::Role as PartRole;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use std::sync::Arc;
@@ -129,6 +130,33 @@ pub enum Density {
     Busy,
 }
 
+/// A part the notes model writes besides the context's (v2 models), as "add drums" in the
+/// prompt does.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPart {
+    #[id = "none"]
+    #[name = "None"]
+    None,
+    #[id = "drums"]
+    #[name = "Drums"]
+    Drums,
+    #[id = "bass"]
+    #[name = "Bass"]
+    Bass,
+    #[id = "chords"]
+    #[name = "Chords"]
+    Chords,
+    #[id = "pad"]
+    #[name = "Pad"]
+    Pad,
+    #[id = "arp"]
+    #[name = "Arpeggio"]
+    Arpeggio,
+    #[id = "lead"]
+    #[name = "Lead"]
+    Lead,
+}
+
 /// Which part of the track the notes family continues.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listen {
@@ -203,6 +231,9 @@ pub struct ContinuoParams {
     /// Notes per bar: sparse (at most 4), medium (at most 8), busy, or whatever the model likes.
     #[id = "density"]
     pub density: EnumParam<Density>,
+    /// A part to add to the continuation (notes model v2).
+    #[id = "addpart"]
+    pub add_part: EnumParam<AddPart>,
     /// Treat processing as offline even when the host says real time: the audio thread waits for
     /// the model so a bounce is complete. For hosts that render faster than real time without
     /// saying so; in a live session it would stall the audio, so it is off by default and not
@@ -301,6 +332,7 @@ impl Default for ContinuoParams {
                 .with_value_to_string(formatters::v2s_i32_key_formatter())
                 .with_string_to_value(formatters::s2v_i32_key_formatter()),
             density: EnumParam::new("Density", Density::Any),
+            add_part: EnumParam::new("Add Part", AddPart::None),
             listen: EnumParam::new("Listen To", Listen::Auto),
             prompt_weight_1: prompt_weight(1),
             prompt_weight_2: prompt_weight(2),
@@ -356,6 +388,7 @@ pub struct JobSettings {
     pub lowest_note: u8,
     pub highest_note: u8,
     pub density: Density,
+    pub add_part: AddPart,
     pub listen: Listen,
     /// Guidance weights of the prompts separated by `|` (musicgen), each 0 to 1.
     pub prompt_weights: [f32; 4],
@@ -384,6 +417,7 @@ impl ContinuoParams {
             lowest_note: self.lowest_note.value().clamp(21, 108) as u8,
             highest_note: self.highest_note.value().clamp(21, 108) as u8,
             density: self.density.value(),
+            add_part: self.add_part.value(),
             listen: self.listen.value(),
             prompt_weights: [
                 &self.prompt_weight_1,
@@ -423,6 +457,15 @@ impl JobSettings {
                 Density::Sparse => model::Density::Sparse,
                 Density::Medium => model::Density::Medium,
                 Density::Busy => model::Density::Busy,
+            },
+            add_part: match self.add_part {
+                AddPart::None => None,
+                AddPart::Drums => Some(PartRole::Drums),
+                AddPart::Bass => Some(PartRole::Bass),
+                AddPart::Chords => Some(PartRole::Chords),
+                AddPart::Pad => Some(PartRole::Pad),
+                AddPart::Arpeggio => Some(PartRole::Arp),
+                AddPart::Lead => Some(PartRole::Lead),
             },
             listen: match self.listen {
                 Listen::Auto => model::ListenTo::Auto,

@@ -346,6 +346,7 @@ impl Panel {
                 row!("Lowest note", &p.lowest_note);
                 row!("Highest note", &p.highest_note);
                 row!("Density", &p.density);
+                row!("Add part", &p.add_part);
                 row!("Bounce mode", &p.bounce_mode);
             });
     }

@@ -2,13 +2,14 @@
 //! request the model family gets (context audio and notes from the history), and the stepping
 //! that turns the model's output into host-rate stereo. Worker thread; allocates.
 
+use super::context::{bar_phase_frames, notes_from_events};
 use super::history::History;
 use crate::bridge::messages::TakeError;
-use crate::bridge::{CapturedNote, JobId};
+use crate::bridge::JobId;
 use crate::model::{GenerationRequest, Generator, ModelInfo, Step};
 use crate::params::JobSettings;
 use crate::resample::{resample_clip, StreamResampler};
-use crate::timeline::{BeatNote, Meter, TransportSnapshot};
+use crate::timeline::{Meter, TransportSnapshot};
 use std::time::Instant;
 
 /// Longest take, in seconds: 32 bars of 4/4 at 20 BPM is 384 s. Anything longer comes from a
@@ -27,8 +28,10 @@ pub struct JobPlan {
     pub model_rate_hz: u32,
     pub num_host_frames: usize,
     pub num_model_frames: usize,
-    /// Frames of history before the trigger that form the context.
+    /// Frames of history that form the context.
     pub num_context_frames: usize,
+    /// Frames from the last bar line to the trigger: the context ends on that bar line.
+    pub bar_phase_frames: u64,
 }
 
 impl JobPlan {
@@ -68,11 +71,13 @@ impl JobPlan {
             num_host_frames: (length_seconds * host_rate as f64).round() as usize,
             num_model_frames: (length_seconds * model_rate_hz as f64).round() as usize,
             num_context_frames: (context_seconds * host_rate as f64) as usize,
+            bar_phase_frames: bar_phase_frames(transport, &meter, host_rate as f64),
         })
     }
 
     /// The request for the model: the context (audio at the model's rate and channel count,
-    /// notes in beats from the context's start) that ends at `capture_frame`.
+    /// notes in beats from the context's start) that ends on the last bar line before
+    /// `capture_frame` (at it when the host gives no bar position).
     pub fn request(
         &self,
         settings: &JobSettings,
@@ -82,7 +87,8 @@ impl JobPlan {
         history: &History,
         capture_frame: u64,
     ) -> Result<GenerationRequest, TakeError> {
-        let context_stereo = history.frames_before(capture_frame, self.num_context_frames);
+        let end = capture_frame.saturating_sub(self.bar_phase_frames);
+        let context_stereo = history.frames_before(end, self.num_context_frames);
         let context_model_channels = to_channels_from(&context_stereo, 2, info.num_channels);
         let context_audio = resample_clip(
             &context_model_channels,
@@ -91,11 +97,10 @@ impl JobPlan {
             info.num_channels,
         )
         .map_err(|e| TakeError::Resample(format!("the context: {e}")))?;
-        let context_start_frame = capture_frame.saturating_sub(self.num_context_frames as u64);
         let context_notes = notes_from_events(
-            &history.notes_before(capture_frame, self.num_context_frames),
-            context_start_frame,
-            capture_frame,
+            &history.notes_before(end, self.num_context_frames),
+            end.saturating_sub(self.num_context_frames as u64),
+            end,
             self.meter.frames_per_beat(self.host_rate_hz as f64),
         );
         Ok(GenerationRequest {
@@ -233,54 +238,10 @@ pub fn to_channels_from(input: &[f32], from: usize, to: usize) -> Vec<f32> {
 /// Interleaved `from` channels (1 or 2) to stereo, into a buffer the caller reuses.
 fn to_stereo_into(input: &[f32], from: usize, out: &mut Vec<f32>) {
     out.clear();
-    if from == 1 {
-        out.extend(input.iter().flat_map(|&s| [s, s]));
-    } else {
-        out.extend_from_slice(input);
+    match from {
+        1 => out.extend(input.iter().flat_map(|&s| [s, s])),
+        _ => out.extend_from_slice(input),
     }
-}
-
-/// Pairs note-on and note-off events into notes, in beats from the context start; notes still
-/// held at the context's end end there.
-pub fn notes_from_events(
-    events: &[CapturedNote],
-    context_start_frame: u64,
-    context_end_frame: u64,
-    frames_per_beat: f64,
-) -> Vec<BeatNote> {
-    let mut open: [Option<(u64, u8)>; 128] = [None; 128];
-    let mut notes = Vec::new();
-    let to_beats =
-        |frame: u64| (frame.saturating_sub(context_start_frame)) as f64 / frames_per_beat;
-    for event in events {
-        let pitch = (event.pitch & 0x7f) as usize;
-        if event.is_on && event.velocity > 0 {
-            open[pitch] = Some((event.frame_idx, event.velocity));
-        } else if let Some((start, velocity)) = open[pitch].take() {
-            notes.push(BeatNote {
-                start_beats: to_beats(start),
-                duration_beats: (event.frame_idx.saturating_sub(start)) as f64 / frames_per_beat,
-                pitch: pitch as u8,
-                velocity,
-            });
-        }
-    }
-    for (pitch, entry) in open.iter().enumerate() {
-        if let Some((start, velocity)) = entry {
-            notes.push(BeatNote {
-                start_beats: to_beats(*start),
-                duration_beats: context_end_frame.saturating_sub(*start) as f64 / frames_per_beat,
-                pitch: pitch as u8,
-                velocity: *velocity,
-            });
-        }
-    }
-    notes.sort_by(|a, b| {
-        a.start_beats
-            .total_cmp(&b.start_beats)
-            .then(a.pitch.cmp(&b.pitch))
-    });
-    notes
 }
 
 #[cfg(test)]
@@ -334,39 +295,6 @@ mod tests {
             settings.length_bars = 32;
             let err = JobPlan::new(&settings, &transport(2.0), 48_000.0, &info(0)).unwrap_err();
             assert!(matches!(err, TakeError::BadRequest(ref m) if m.contains("longest is 400 s")));
-        }
-    }
-
-    mod notes_from_events {
-        use super::*;
-
-        fn event(frame_idx: u64, pitch: u8, is_on: bool) -> CapturedNote {
-            CapturedNote {
-                pos_beats: None,
-                frame_idx,
-                pitch,
-                velocity: if is_on { 100 } else { 0 },
-                is_on,
-            }
-        }
-
-        #[test]
-        fn pairs_ons_and_offs_and_ends_held_notes_at_the_context_end() {
-            let notes = notes_from_events(
-                &[
-                    event(1000, 60, true),
-                    event(1500, 60, false),
-                    event(1750, 64, true),
-                ],
-                1000,
-                2000,
-                500.0,
-            );
-            let summary: Vec<_> = notes
-                .iter()
-                .map(|n| (n.start_beats, n.duration_beats, n.pitch))
-                .collect();
-            assert_eq!(summary, vec![(0.0, 1.0, 60), (1.5, 0.5, 64)]);
         }
     }
 

@@ -2,6 +2,7 @@
 //! the loaded model), the history, the takes and the producer ends of the playback rings; it
 //! talks to the audio thread only through `bridge`, and never imports `audio`.
 
+pub mod context;
 pub mod export;
 pub mod feeder;
 pub mod history;

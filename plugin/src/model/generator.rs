@@ -110,6 +110,8 @@ pub struct JobControls {
     pub lowest_note: u8,
     pub highest_note: u8,
     pub density: Density,
+    /// A part to write besides the context's (notes v2).
+    pub add_part: Option<crate::model::notes::tokens_v2::Role>,
     pub listen: ListenTo,
     /// Guidance weights of the prompts separated by `|` (musicgen), each 0 to 1.
     pub prompt_weights: [f32; 4],
@@ -129,6 +131,7 @@ impl Default for JobControls {
             lowest_note: 21,
             highest_note: 108,
             density: Density::Any,
+            add_part: None,
             listen: ListenTo::Auto,
             prompt_weights: [1.0; 4],
         }

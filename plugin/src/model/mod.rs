@@ -34,6 +34,17 @@ pub fn load(folder: &Path) -> Result<Box<dyn Generator>, ModelError> {
         Some(ModelFamily::Notes) => {
             let env = runtime::environment()?;
             let instruments = shared_instruments()?;
+            let tokenizer = manifest
+                .family_config
+                .get("tokenizer")
+                .and_then(|v| v.as_str());
+            if tokenizer == Some(notes::band::generator::TOKENIZER) {
+                return Ok(Box::new(notes::band::generator::BandGenerator::load(
+                    &manifest,
+                    &env,
+                    instruments,
+                )?));
+            }
             Ok(Box::new(notes::generator::NotesGenerator::load(
                 &manifest,
                 &env,

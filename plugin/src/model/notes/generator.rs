@@ -164,6 +164,7 @@ impl NotesGenerator {
                 duration_seconds: n.duration_16ths as f64 * job.seconds_per_16th,
                 pitch: n.pitch as u8,
                 velocity: n.velocity.clamp(1, 127) as u8,
+                channel: 0,
             })
             .collect();
         let audio = self
@@ -215,6 +216,7 @@ fn in_seconds(notes: &[Note], seconds_per_16th: f64) -> Vec<timeline::Note> {
             duration_seconds: n.duration_16ths as f64 * seconds_per_16th,
             pitch: n.pitch.clamp(0, 127) as u8,
             velocity: n.velocity.clamp(1, 127) as u8,
+            channel: 0,
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! The `notes` family: Continuo's own model, an autoregressive transformer over bar-aware note
 //! events (models/notes/TOKENS.md), rendered to audio by the plugin's instruments.
 
+pub mod band;
 pub mod composer;
 pub mod constraints;
 pub mod decoder;

@@ -123,7 +123,7 @@ fn note_name(word: &str) -> Option<u8> {
 }
 
 /// "D minor", "F# major", "Bbm", "Am", "Eb maj": a key, and how many words it used.
-fn read_key(words: &[String]) -> Option<((u8, bool), usize)> {
+pub(super) fn read_key(words: &[String]) -> Option<((u8, bool), usize)> {
     let first = words.first()?;
     if let Some(pc) = note_name(first) {
         let mode = words.get(1).map(String::as_str);
@@ -145,7 +145,7 @@ fn read_key(words: &[String]) -> Option<((u8, bool), usize)> {
 }
 
 /// Splits a prompt into lowercase words, keeping `#` in note names and dropping punctuation.
-fn words(prompt: &str) -> Vec<String> {
+pub(super) fn words(prompt: &str) -> Vec<String> {
     prompt
         .split(|c: char| {
             c.is_whitespace() || matches!(c, ',' | ';' | '.' | '!' | '?' | '/' | '(' | ')' | '"')
