@@ -51,6 +51,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   demo                  the main job: bundle and run the command line engine on the demo riff
   test                  every test: Rust unit and integration tests, the CLAP host harness and
                         the Python host tests (pedalboard, DawDreamer)
+  eval-notes [ARGS]     continue the evaluation riffs (tests/riffs) with the shipped notes model and
+                        v1, from MIDI and from audio rendered by fluidsynth, and print the figures
+                        next to the baselines (out/eval-notes.md); ARGS go to continuo-eval
   bench                 the audio thread's cost per 64-frame block next to a plain copy
   export-musicgen --checkpoint DIR --out MODEL_DIR [--int8]
   export-musicgen --tiny-random [--stereo] --out MODEL_DIR [--int8]
@@ -80,6 +83,7 @@ fn main() -> Result<()> {
         "demo" => demo(&root),
         "test" => test(&root, &rest),
         "bench" => bench(&root),
+        "eval-notes" => eval_notes(&root, &rest),
         "export-musicgen" => export_musicgen(&root, &rest),
         "bench-musicgen" => bench_musicgen(&root),
         _ => {
@@ -312,12 +316,19 @@ fn furnish(
             &models_dir.join("transcriber").join(name),
         )?;
     }
-    let shipped = root.join("models").join("notes");
+    let shipped = root.join(NOTES_MODEL);
     let default_model = default_model.unwrap_or(&shipped);
     if default_model.join("continuo.toml").is_file() {
         let dest = models_dir.join("default");
         let _ = fs::remove_dir_all(&dest);
         copy_model(default_model, &dest)?;
+    }
+    // The first notes model stays loadable from the panel's model list, for comparison.
+    let v1 = root.join(NOTES_V1_MODEL);
+    if v1.join("continuo.toml").is_file() {
+        let dest = models_dir.join("notes-v1");
+        let _ = fs::remove_dir_all(&dest);
+        copy_model(&v1, &dest)?;
     }
     Ok(())
 }
@@ -615,7 +626,7 @@ fn demo(root: &Path) -> Result<()> {
                 "--seed",
                 "7",
             ])
-            .args(["--prompt", "folk air in A minor, electric piano", "--out"])
+            .args(["--prompt", "add drums and a bass line", "--out"])
             .arg(out_dir.join(format!("{name}.wav")))
             .arg("--out-midi")
             .arg(out_dir.join(format!("{name}.mid")))
@@ -629,6 +640,69 @@ fn demo(root: &Path) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The shipped notes model (vocabulary v2) and the one before it, kept for comparison.
+const NOTES_MODEL: &str = "models/notes2/continuo-notes-v2";
+const NOTES_V1_MODEL: &str = "models/notes";
+
+/// fluidsynth renders the riffs to audio for the evaluation's audio path: a synthesizer that is
+/// not Continuo's own, with Debian's FluidR3 General MIDI font.
+const GM_SOUND_FONT: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+
+fn eval_tools() -> Result<()> {
+    if have("fluidsynth") && Path::new(GM_SOUND_FONT).is_file() {
+        return Ok(());
+    }
+    if !have("apt-get") || not_root() {
+        bail!("the evaluation needs fluidsynth and fluid-soundfont-gm (apt-get install fluidsynth fluid-soundfont-gm)");
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq", "fluidsynth", "fluid-soundfont-gm"]))
+}
+
+/// The environment the evaluation tool needs: the runtime, the transcriber, the instruments.
+fn eval_envs(root: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
+    Ok(vec![
+        ("CONTINUO_ORT_LIBRARY", setup(root)?),
+        ("CONTINUO_TRANSCRIBER", setup_transcriber(root)?),
+        ("CONTINUO_RESOURCES", root.join("assets")),
+    ])
+}
+
+fn eval_notes(root: &Path, args: &[String]) -> Result<()> {
+    eval_tools()?;
+    let envs = eval_envs(root)?;
+    run(Command::new("cargo").args([
+        "build",
+        "--release",
+        "-p",
+        "continuo",
+        "--bin",
+        "continuo-eval",
+    ]))?;
+    let out_dir = root.join("out");
+    fs::create_dir_all(&out_dir)?;
+    let mut eval = Command::new(root.join("target/release/continuo-eval"));
+    eval.arg("--model")
+        .arg(root.join(NOTES_MODEL))
+        .arg("--model")
+        .arg(root.join(NOTES_V1_MODEL))
+        .args([
+            "--audio",
+            "--fluidsynth",
+            "fluidsynth",
+            "--sound-font",
+            GM_SOUND_FONT,
+        ])
+        .arg("--work-dir")
+        .arg(root.join("target").join("eval-audio"))
+        .arg("--out")
+        .arg(out_dir.join("eval-notes.md"))
+        .args(["--per-riff"])
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
+    run(&mut eval)
 }
 
 fn bench(root: &Path) -> Result<()> {
