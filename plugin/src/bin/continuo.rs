@@ -4,13 +4,14 @@
 //! continuo continue --model DIR --input riff.wav --bpm 120 --bars 4 --prompt "..." --out out.wav
 //! ```
 
+use continuo::instruments::{BandPart, Instrument};
 use continuo::midi_file;
 use continuo::offline::OfflineRenderer;
 use continuo::params::{
     clamp_prompt, set_without_host, ContinuoParams, SyncMode, MAX_PROMPT_BYTES,
 };
 use continuo::picture::{write_piano_roll, RollNote};
-use continuo::timeline::{BeatNote, Meter, MidiEvent};
+use continuo::timeline::{part_name, BeatNote, Meter, MidiEvent, DRUM_CHANNEL};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -210,8 +211,9 @@ fn is_midi(path: &std::path::Path) -> bool {
 /// anything longer only costs memory.
 const MAX_INPUT_SECONDS: f64 = 600.0;
 
-/// A MIDI input played by the plugin's instruments (the default instrument), so the output file
-/// carries the riff audibly before the continuation. Two channels of `num_frames` frames.
+/// A MIDI input played by the plugin's instruments (channel 10 on the drum kit, every other
+/// channel on the default instrument), so the output file carries the riff audibly before the
+/// continuation. Two channels of `num_frames` frames.
 fn play_notes(
     notes: &[BeatNote],
     tempo_bpm: f64,
@@ -227,8 +229,22 @@ fn play_notes(
         .controls()
         .instrument;
     let meter = Meter::new(tempo_bpm, (4, 4));
+    let in_seconds = meter.all_to_seconds(notes);
+    let (drums, pitched): (Vec<_>, Vec<_>) = in_seconds
+        .into_iter()
+        .partition(|n| n.channel == DRUM_CHANNEL);
+    let parts = [
+        BandPart {
+            instrument,
+            notes: &pitched,
+        },
+        BandPart {
+            instrument: Instrument::DrumKit,
+            notes: &drums,
+        },
+    ];
     let stereo = instruments
-        .render(instrument, &meter.all_to_seconds(notes), rate, num_frames)
+        .render_band(&parts, rate, num_frames)
         .map_err(|e| format!("cannot play the MIDI input: {e}"))?;
     Ok(vec![
         stereo.iter().step_by(2).copied().collect(),
@@ -339,20 +355,21 @@ fn run(args: Args) -> Result<(), String> {
 
     // The MIDI input as (frame, pitch, velocity, is_on), offs first at equal frames.
     let frames_per_beat = 60.0 / args.bpm * rate as f64;
-    let mut events: Vec<(u64, u8, u8, bool)> = Vec::new();
+    let mut events: Vec<(u64, u8, u8, bool, u8)> = Vec::new();
     for note in midi_input.iter().flatten() {
         let start = (note.start_beats * frames_per_beat).round() as u64;
         let end = ((note.start_beats + note.duration_beats) * frames_per_beat).round() as u64;
         let last_input_frame = (input_frames as u64).saturating_sub(1);
-        events.push((start, note.pitch, note.velocity, true));
+        events.push((start, note.pitch, note.velocity, true, note.channel));
         events.push((
             end.max(start + 1).min(last_input_frame),
             note.pitch,
             0,
             false,
+            note.channel,
         ));
     }
-    events.sort_by_key(|&(frame, pitch, _, is_on)| (frame, is_on, pitch));
+    events.sort_by_key(|&(frame, pitch, _, is_on, channel)| (frame, is_on, channel, pitch));
     let mut next_event = 0;
     let mut block_notes = Vec::with_capacity(512);
 
@@ -371,11 +388,12 @@ fn run(args: Args) -> Result<(), String> {
         };
         block_notes.clear();
         while next_event < events.len() && events[next_event].0 < end as u64 {
-            let (frame, pitch, velocity, is_on) = events[next_event];
+            let (frame, pitch, velocity, is_on, channel) = events[next_event];
             block_notes.push(MidiEvent {
                 frame: frame.saturating_sub(pos as u64) as u32,
                 pitch,
                 velocity,
+                channel,
                 is_on,
             });
             next_event += 1;
@@ -413,12 +431,31 @@ fn run(args: Args) -> Result<(), String> {
         "heard in the input"
     };
     if let Some(path) = &args.out_midi {
-        midi_file::write_notes(
-            path,
-            args.bpm,
-            &[(input_track, &riff), ("continuation", &continuation)],
-        )
-        .map_err(|e| e.to_string())?;
+        // One track per channel of the input, then one per part of the continuation.
+        let mut tracks: Vec<(String, Vec<BeatNote>)> = Vec::new();
+        for (label, notes) in [(input_track, &riff), ("continuation", &continuation)] {
+            let mut channels: Vec<u8> = notes.iter().map(|n| n.channel).collect();
+            channels.sort_unstable();
+            channels.dedup();
+            for channel in channels {
+                let part: Vec<BeatNote> = notes
+                    .iter()
+                    .filter(|n| n.channel == channel)
+                    .copied()
+                    .collect();
+                let name = if notes.iter().all(|n| n.channel == channel) {
+                    label.to_string()
+                } else {
+                    format!("{label}: {}", part_name(channel))
+                };
+                tracks.push((name, part));
+            }
+        }
+        let named: Vec<(&str, &[BeatNote])> = tracks
+            .iter()
+            .map(|(name, notes)| (name.as_str(), notes.as_slice()))
+            .collect();
+        midi_file::write_notes(path, args.bpm, &named).map_err(|e| e.to_string())?;
         eprintln!(
             "wrote {} ({} input notes, {} continuation notes)",
             path.display(),
