@@ -47,7 +47,8 @@ pub struct AudioSource {
 #[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
-    pub runs: Vec<RunFigures>,
+    /// Each run with the name of its riff.
+    pub runs: Vec<(String, RunFigures)>,
     pub summary: Summary,
     /// Seconds per take (generation and rendering), models only.
     pub seconds_per_take: Option<f64>,
@@ -106,11 +107,8 @@ pub fn run(options: &Options) -> Result<Report, String> {
             for &seed in &options.seeds {
                 let notes = generate(model, riff, options, seed, "", |_| {}, None)?;
                 num_takes += 1;
-                runs.push(measure(
-                    riff,
-                    &continuation_parts(&notes, riff, model.is_band),
-                    options,
-                ));
+                let parts = continuation_parts(&notes, riff, model.is_band);
+                runs.push((riff.name.clone(), measure(riff, &parts, options)));
             }
         }
         let seconds = started.elapsed().as_secs_f64() / num_takes.max(1) as f64;
@@ -134,10 +132,13 @@ pub fn run(options: &Options) -> Result<Report, String> {
     for riff in &options.riffs {
         for &seed in &options.seeds {
             let ctx = &riff.parts;
-            looped.push(measure(
-                riff,
-                &baselines::looped(ctx, riff.ts, riff.num_bars, options.num_bars),
-                options,
+            looped.push((
+                riff.name.clone(),
+                measure(
+                    riff,
+                    &baselines::looped(ctx, riff.ts, riff.num_bars, options.num_bars),
+                    options,
+                ),
             ));
             let noise = baselines::random_in_key(
                 ctx,
@@ -147,7 +148,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
                 &riff.scale,
                 seed,
             );
-            random.push(measure(riff, &noise, options));
+            random.push((riff.name.clone(), measure(riff, &noise, options)));
         }
     }
     report
@@ -164,9 +165,9 @@ pub fn run(options: &Options) -> Result<Report, String> {
     Ok(report)
 }
 
-fn column(name: String, runs: Vec<RunFigures>, seconds_per_take: Option<f64>) -> Column {
+fn column(name: String, runs: Vec<(String, RunFigures)>, seconds_per_take: Option<f64>) -> Column {
     Column {
-        summary: Summary::new(&runs),
+        summary: Summary::new(runs.iter().map(|(_, r)| r)),
         name,
         runs,
         seconds_per_take,
@@ -342,11 +343,8 @@ fn audio_column(
                 let again = generate(model, riff, options, seed, "", |_| {}, Some(&samples))?;
                 repeatable.add(Some(again == notes));
             }
-            runs.push(measure(
-                riff,
-                &continuation_parts(&notes, riff, model.is_band),
-                options,
-            ));
+            let parts = continuation_parts(&notes, riff, model.is_band);
+            runs.push((riff.name.clone(), measure(riff, &parts, options)));
         }
     }
     let seconds = started.elapsed().as_secs_f64() / runs.len().max(1) as f64;
@@ -536,24 +534,21 @@ pub fn markdown(report: &Report, options: &Options) -> String {
     out.push_str(&format!("| seconds per take | {} |\n", secs.join(" | ")));
     if options.per_riff {
         out.push_str("\nPer riff (first seed): in scale, then each part's density ratio and register shift\n\n");
-        let seeds = options.seeds.len().max(1);
         out.push_str(&format!(
             "| riff | {} |\n|---|{}\n",
             header.join(" | "),
             "---|".repeat(header.len())
         ));
-        for (idx, riff) in options.riffs.iter().enumerate() {
+        for riff in &options.riffs {
             let cells: Vec<String> = report
                 .columns
                 .iter()
                 .map(|c| {
-                    // The audio column holds only the riffs without drums.
-                    let run = if c.runs.len() == options.riffs.len() * seeds {
-                        c.runs.get(idx * seeds)
-                    } else {
-                        None
-                    };
-                    run.map_or("-".into(), describe_run)
+                    // The first seed's run; the audio column holds only riffs without drums.
+                    c.runs
+                        .iter()
+                        .find(|(name, _)| *name == riff.name)
+                        .map_or("-".into(), |(_, run)| describe_run(run))
                 })
                 .collect();
             out.push_str(&format!("| {} | {} |\n", riff.name, cells.join(" | ")));

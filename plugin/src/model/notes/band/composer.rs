@@ -50,6 +50,10 @@ enum Last {
 #[derive(Debug, Clone)]
 struct Grammar {
     roles: [bool; 6],
+    /// Parts that must play in every bar (see [`required_roles`]).
+    required: [bool; 6],
+    /// Parts written in the bar so far.
+    written: [bool; 6],
     bar_len: u32,
     last: Last,
     part: Option<Role>,
@@ -62,13 +66,19 @@ struct Grammar {
 }
 
 impl Grammar {
-    fn new(header_roles: impl IntoIterator<Item = Role>, bar_len: u32) -> Self {
+    fn new(header_roles: impl IntoIterator<Item = Role>, required: &[Role], bar_len: u32) -> Self {
         let mut roles = [false; 6];
         for role in header_roles {
             roles[role.idx()] = true;
         }
+        let mut must = [false; 6];
+        for role in required.iter().filter(|r| roles[r.idx()]) {
+            must[role.idx()] = true;
+        }
         Self {
             roles,
+            required: must,
+            written: [false; 6],
             bar_len,
             last: Last::Bar,
             part: None,
@@ -88,7 +98,17 @@ impl Grammar {
         let Some(token) = Token::from_id(id) else {
             return false;
         };
-        let part_after = |role: Role| self.roles[role.idx()] && self.part.is_none_or(|p| role > p);
+        // A later part, never skipping a required one that has not played in this bar.
+        let skips_required = |upto: usize| {
+            let from = self.part.map_or(0, |p| p.idx() + 1);
+            (from..upto).any(|i| self.required[i] && !self.written[i])
+        };
+        let part_after = |role: Role| {
+            self.roles[role.idx()]
+                && self.part.is_none_or(|p| role > p)
+                && !skips_required(role.idx())
+        };
+        let bar_ok = !skips_required(Role::ALL.len());
         let pitch_ok = |pitch: i32| {
             self.pitched()
                 && self.pitch_floor.is_none_or(|floor| pitch < floor)
@@ -100,7 +120,7 @@ impl Grammar {
         let drum_class = |id: u32| id - DRUM_BASE;
         match (self.last, token) {
             (Last::Bar, Token::Part(role)) => part_after(role),
-            (Last::Bar, Token::Bar) => true,
+            (Last::Bar, Token::Bar) => bar_ok,
             (Last::Part, Token::Pos(p)) => p < self.bar_len,
             (Last::Pos | Last::Vel, Token::Pitch(x)) => pitch_ok(x),
             (Last::Pos | Last::Vel, Token::Drum(_)) => drum_ok(drum_class(id)),
@@ -112,7 +132,7 @@ impl Grammar {
             (Last::Pitch | Last::Note, Token::Drum(_)) => drum_ok(drum_class(id)),
             (Last::Pitch | Last::Note, Token::Pos(p)) => p > self.pos && p < self.bar_len,
             (Last::Pitch | Last::Note, Token::Part(role)) => part_after(role),
-            (Last::Pitch | Last::Note, Token::Bar) => true,
+            (Last::Pitch | Last::Note, Token::Bar) => bar_ok,
             _ => false,
         }
     }
@@ -122,10 +142,12 @@ impl Grammar {
             Some(Token::Bar) => {
                 self.last = Last::Bar;
                 self.part = None;
+                self.written = [false; 6];
             }
             Some(Token::Part(role)) => {
                 self.last = Last::Part;
                 self.part = Some(role);
+                self.written[role.idx()] = true;
                 self.has_dur = false;
             }
             Some(Token::Pos(p)) => {
@@ -150,6 +172,37 @@ impl Grammar {
             _ => {}
         }
     }
+}
+
+/// A context part playing in at least this share of the context's bars plays in every bar of the
+/// continuation: a groove that runs through the riff keeps running.
+const STEADY_PART_SHARE: f64 = 0.75;
+
+/// Parts the continuation writes in every bar: the ones the context plays (nearly) all the time,
+/// and the ones asked for that the context lacks ("add drums" is a drum part, not a fill).
+fn required_roles(request: &BandRequest, bar_len: u32) -> Vec<Role> {
+    let bars = request.num_context_bars.max(1);
+    request
+        .plan
+        .header
+        .iter()
+        .map(|e| e.role)
+        .filter(
+            |&role| match request.context.iter().find(|p| p.role == role) {
+                None => true,
+                Some(part) => {
+                    let mut played: Vec<i64> = part
+                        .notes
+                        .iter()
+                        .map(|n| n.start_ticks / i64::from(bar_len))
+                        .filter(|&b| b < i64::from(bars))
+                        .collect();
+                    played.dedup();
+                    played.len() as f64 >= STEADY_PART_SHARE * f64::from(bars)
+                }
+            },
+        )
+        .collect()
 }
 
 /// A continuation being written, and when done, written.
@@ -258,7 +311,11 @@ pub fn start(
         bars,
         current,
         bars_done: 0,
-        grammar: Grammar::new(header.iter().map(|e| e.role), bar_len),
+        grammar: Grammar::new(
+            header.iter().map(|e| e.role),
+            &required_roles(request, bar_len),
+            bar_len,
+        ),
         token_decoder,
         rng: Rng::new(request.seed),
         sampling: request.sampling,
@@ -357,7 +414,7 @@ mod tests {
     use super::*;
 
     fn grammar() -> Grammar {
-        Grammar::new([Role::Drums, Role::Bass], 48)
+        Grammar::new([Role::Drums, Role::Bass], &[], 48)
     }
 
     fn feed(g: &mut Grammar, names: &[&str]) {
@@ -423,6 +480,23 @@ mod tests {
                 "PITCH_48"
             ]
         );
+    }
+
+    #[test]
+    fn a_required_part_cannot_be_skipped_in_a_bar() {
+        let c = Constraints::default();
+        let mut g = Grammar::new([Role::Drums, Role::Bass, Role::Chords], &[Role::Bass], 48);
+        assert_eq!(allowed_names(&g, &c), vec!["PART_DRUMS", "PART_BASS"]);
+        feed(&mut g, &["PART_DRUMS", "POS_0", "DRUM_KICK"]);
+        let names = allowed_names(&g, &c);
+        assert!(names.contains(&"PART_BASS") && !names.contains(&"PART_CHORDS"));
+        assert!(!names.contains(&"BAR"));
+        feed(&mut g, &["PART_BASS", "POS_0", "PITCH_40", "DUR_12"]);
+        let names = allowed_names(&g, &c);
+        assert!(names.contains(&"BAR") && names.contains(&"PART_CHORDS"));
+        // The next bar starts over.
+        feed(&mut g, &["BAR"]);
+        assert!(!allowed_names(&g, &c).contains(&"BAR"));
     }
 
     #[test]
