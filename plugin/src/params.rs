@@ -219,6 +219,10 @@ pub struct ContinuoParams {
     /// Keep every generated note in the key below.
     #[id = "keylock"]
     pub key_lock: BoolParam,
+    /// How strongly a notes take (v2) leans to the key it plays in when the key is not locked:
+    /// 0 leaves the model alone, 1 makes a note outside the scale about 50 times less likely.
+    #[id = "keyfollow"]
+    pub key_follow: FloatParam,
     #[id = "key"]
     pub key: EnumParam<KeyName>,
     #[id = "scale"]
@@ -323,6 +327,14 @@ impl Default for ContinuoParams {
             bounce_mode: BoolParam::new("Bounce Mode", false).non_automatable(),
             voice: EnumParam::new("Instrument", Voice::ElectricPiano),
             key_lock: BoolParam::new("Key Lock", false),
+            key_follow: FloatParam::new(
+                "Key Follow",
+                0.5,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_unit(" %")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
             key: EnumParam::new("Key", KeyName::C),
             scale: EnumParam::new("Scale", Scale::Major),
             lowest_note: IntParam::new("Lowest Note", 36, IntRange::Linear { min: 21, max: 108 })
@@ -385,6 +397,8 @@ pub struct JobSettings {
     pub voice: Voice,
     /// Tonic pitch class (0 = C) and minor, when the key lock is on.
     pub key_lock: Option<(u8, bool)>,
+    /// 0 to 1.
+    pub key_follow: f32,
     pub lowest_note: u8,
     pub highest_note: u8,
     pub density: Density,
@@ -414,6 +428,7 @@ impl ContinuoParams {
                 .key_lock
                 .value()
                 .then(|| (self.key.value() as u8, self.scale.value() == Scale::Minor)),
+            key_follow: finite_or(self.key_follow.value(), 0.5).clamp(0.0, 1.0),
             lowest_note: self.lowest_note.value().clamp(21, 108) as u8,
             highest_note: self.highest_note.value().clamp(21, 108) as u8,
             density: self.density.value(),
@@ -450,6 +465,7 @@ impl JobSettings {
                 Voice::Choir => Instrument::Choir,
             },
             key_lock: self.key_lock,
+            key_follow: self.key_follow,
             lowest_note: self.lowest_note,
             highest_note: self.highest_note,
             density: match self.density {

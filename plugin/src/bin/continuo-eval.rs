@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   continuo-eval --model DIR [--model DIR ...] [--riffs DIR] [--riff NAME ...] [--max-riffs N]
-                [--seeds 1,2] [--bars 8] [--rate 22050] [--no-trials]
+                [--seeds 1,2] [--bars 8] [--rate 22050] [--no-trials] [--key-follow 0.5]
                 [--audio --fluidsynth PATH --sound-font SF2 --work-dir DIR]
                 [--out REPORT.md] [--check] [--per-riff]
 
@@ -34,6 +34,7 @@ fn parse(args: Vec<String>) -> Result<(Options, Option<PathBuf>, bool), String> 
     let mut out = None;
     let mut check = false;
     let mut per_riff = false;
+    let mut key_follow = 0.5f32;
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -60,6 +61,9 @@ fn parse(args: Vec<String>) -> Result<(Options, Option<PathBuf>, bool), String> 
             "--out" => out = Some(PathBuf::from(value()?)),
             "--check" => check = true,
             "--per-riff" => per_riff = true,
+            "--key-follow" => {
+                key_follow = value()?.parse().map_err(|e| format!("--key-follow: {e}"))?
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
         }
@@ -95,6 +99,7 @@ fn parse(args: Vec<String>) -> Result<(Options, Option<PathBuf>, bool), String> 
         }),
         trials,
         per_riff,
+        key_follow,
     };
     Ok((options, out, check))
 }

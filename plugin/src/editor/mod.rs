@@ -341,6 +341,7 @@ impl Panel {
                 row!("Seed (0: new)", &p.seed);
                 row!("Instrument", &p.voice);
                 row!("Key lock", &p.key_lock);
+                row!("Key follow", &p.key_follow);
                 row!("Key", &p.key);
                 row!("Scale", &p.scale);
                 row!("Lowest note", &p.lowest_note);

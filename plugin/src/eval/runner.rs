@@ -32,6 +32,8 @@ pub struct Options {
     pub trials: bool,
     /// Add a table with one row per riff.
     pub per_riff: bool,
+    /// The Key Follow control of every take (0 to 1; the panel's default is 0.5).
+    pub key_follow: f32,
 }
 
 /// How the riffs become audio: fluidsynth with a General MIDI SoundFont.
@@ -203,6 +205,7 @@ fn generate(
         top_p: sampling.top_p,
         context_bars: riff.num_bars,
         length_bars: options.num_bars,
+        key_follow: options.key_follow,
         listen: if audio.is_some() {
             ListenTo::Audio
         } else {
@@ -514,10 +517,11 @@ pub fn markdown(report: &Report, options: &Options) -> String {
     let mut out = String::new();
     let header: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
     out.push_str(&format!(
-        "{} riffs x {} seeds, {} bars continued from each riff's 4\n\n",
+        "{} riffs x {} seeds, {} bars continued from each riff's 4, key follow {:.2}\n\n",
         options.riffs.len(),
         options.seeds.len(),
-        options.num_bars
+        options.num_bars,
+        options.key_follow
     ));
     out.push_str(&format!("| figure | {} |\n", header.join(" | ")));
     out.push_str(&format!("|---|{}\n", "---|".repeat(header.len())));

@@ -107,6 +107,8 @@ pub struct JobControls {
     pub instrument: Instrument,
     /// Tonic pitch class (0 = C) and minor, when the key lock is on.
     pub key_lock: Option<(u8, bool)>,
+    /// 0 to 1: how strongly a notes take leans to its key when the key is not locked (notes v2).
+    pub key_follow: f32,
     pub lowest_note: u8,
     pub highest_note: u8,
     pub density: Density,
@@ -128,6 +130,7 @@ impl Default for JobControls {
             length_bars: 8,
             instrument: Instrument::ElectricPiano,
             key_lock: None,
+            key_follow: 0.5,
             lowest_note: 21,
             highest_note: 108,
             density: Density::Any,

@@ -5,7 +5,7 @@
 //! the prompt is rebuilt from the header and the most recent bars (TOKENS.md "Prompt") and
 //! writing goes on. Stepwise, so the worker can interleave it. Worker thread; allocates.
 
-use super::super::constraints::Constraints;
+use super::super::constraints::{scale_pitch_classes, Constraints};
 use super::super::decoder::NotesDecoder;
 use super::super::tokens_v2::vocab::{BAR, DRUM_BASE};
 use super::super::tokens_v2::{
@@ -30,8 +30,14 @@ pub struct BandRequest {
     pub plan: BandPlan,
     pub sampling: SamplingSettings,
     pub constraints: Constraints,
+    /// 0 to 1: how far the sampler leans to the plan's key ([`KEY_FOLLOW_NATS`] at 1).
+    pub key_follow: f32,
     pub seed: u64,
 }
+
+/// Log-probability taken from a pitch outside the take's scale at full key follow: e^-4, about
+/// 1/55. A lean, not a lock: the model can still play a blue note it is sure of.
+pub const KEY_FOLLOW_NATS: f32 = 4.0;
 
 /// What the last sampled token was, for the grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +211,30 @@ fn required_roles(request: &BandRequest, bar_len: u32) -> Vec<Role> {
         .collect()
 }
 
+/// The key follow as a bias per token id: pitches outside the plan's scale (major, or minor with
+/// its raised 7th, as the key lock has it) lose `key_follow * KEY_FOLLOW_NATS`; nothing else
+/// moves. No key (drums alone), a key lock (the mask already holds) or 0 leaves all at 0.
+fn pitch_bias(request: &BandRequest) -> Vec<f32> {
+    let mut bias = vec![0.0; VOCAB_SIZE];
+    let follow = request.key_follow.clamp(0.0, 1.0);
+    let Some(key) = request
+        .plan
+        .key
+        .filter(|_| follow > 0.0 && request.constraints.key_lock.is_none())
+    else {
+        return bias;
+    };
+    let in_scale = scale_pitch_classes(key.pitch_class, key.minor);
+    for (id, b) in bias.iter_mut().enumerate() {
+        if let Some(Token::Pitch(pitch)) = Token::from_id(id as u32) {
+            if !in_scale[pitch.rem_euclid(12) as usize] {
+                *b = -follow * KEY_FOLLOW_NATS;
+            }
+        }
+    }
+    bias
+}
+
 /// A continuation being written, and when done, written.
 #[derive(Debug)]
 pub struct BandComposition {
@@ -230,6 +260,8 @@ pub struct BandComposition {
     constraints: Constraints,
     allowed: Vec<bool>,
     logits: Vec<f32>,
+    /// Added to each pitch token's logit (0, or minus the key follow outside the scale).
+    pitch_bias: Vec<f32>,
     max_prompt: usize,
     done: bool,
 }
@@ -321,6 +353,7 @@ pub fn start(
         sampling: request.sampling,
         constraints: request.constraints.normalized(),
         allowed: vec![false; VOCAB_SIZE.max(decoder.shape().vocab_size)],
+        pitch_bias: pitch_bias(request),
         logits,
         max_prompt,
         done: request.num_bars == 0,
@@ -340,6 +373,9 @@ pub fn step(
         }
         for (id, allowed) in comp.allowed.iter_mut().enumerate() {
             *allowed = comp.grammar.allows(id as u32, &comp.constraints);
+        }
+        for (logit, bias) in comp.logits.iter_mut().zip(&comp.pitch_bias) {
+            *logit += bias;
         }
         let token = sampler
             .sample(&comp.logits, &comp.allowed, &comp.sampling, &mut comp.rng)
@@ -480,6 +516,46 @@ mod tests {
                 "PITCH_48"
             ]
         );
+    }
+
+    #[test]
+    fn key_follow_leans_away_from_pitches_outside_the_scale_unless_the_key_is_locked() {
+        use super::super::steering::BandPlan;
+        use crate::model::notes::tokens_v2::Key;
+        let mut request = BandRequest {
+            context: Vec::new(),
+            num_context_bars: 4,
+            num_bars: 8,
+            ts: TimeSig::FOUR_FOUR,
+            plan: BandPlan {
+                globals: Default::default(),
+                header: Vec::new(),
+                key: Some(Key {
+                    pitch_class: 0,
+                    minor: false,
+                }),
+            },
+            sampling: SamplingSettings {
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 1.0,
+            },
+            constraints: Constraints::default(),
+            key_follow: 1.0,
+            seed: 1,
+        };
+        let bias = pitch_bias(&request);
+        assert_eq!(bias[id("PITCH_60").unwrap() as usize], 0.0);
+        assert_eq!(bias[id("PITCH_61").unwrap() as usize], -KEY_FOLLOW_NATS);
+        assert_eq!(bias[id("DRUM_KICK").unwrap() as usize], 0.0);
+        request.key_follow = 0.5;
+        assert_eq!(bias_at(&request, "PITCH_70"), -0.5 * KEY_FOLLOW_NATS);
+        request.constraints.key_lock = Some((0, false));
+        assert!(pitch_bias(&request).iter().all(|&b| b == 0.0));
+    }
+
+    fn bias_at(request: &BandRequest, name: &str) -> f32 {
+        pitch_bias(request)[id(name).unwrap() as usize]
     }
 
     #[test]

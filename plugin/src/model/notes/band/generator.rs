@@ -339,6 +339,7 @@ impl Generator for BandGenerator {
                     highest_pitch: settings.highest_note,
                     max_notes_per_bar: None,
                 },
+                key_follow: settings.key_follow,
                 seed: request.seed,
             },
             words: {
