@@ -79,7 +79,7 @@ const HUGE_PROMPT_BYTES: usize = 1 << 20;
 
 /// Stable string ids of every parameter, by display name. nice-plug's CLAP ids are hashes of these;
 /// saved projects and automation depend on them never changing.
-const PARAMS: [(&str, &str); 25] = [
+const PARAMS: [(&str, &str); 27] = [
     ("Mix", "mix"),
     ("Output Gain", "gain"),
     ("Temperature", "temp"),
@@ -95,11 +95,13 @@ const PARAMS: [(&str, &str); 25] = [
     ("Bounce Mode", "bounce"),
     ("Instrument", "voice"),
     ("Key Lock", "keylock"),
+    ("Key Follow", "keyfollow"),
     ("Key", "key"),
     ("Scale", "scale"),
     ("Lowest Note", "lownote"),
     ("Highest Note", "highnote"),
     ("Density", "density"),
+    ("Add Part", "addpart"),
     ("Listen To", "listen"),
     ("Prompt 1 Weight", "pw1"),
     ("Prompt 2 Weight", "pw2"),
