@@ -573,6 +573,33 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     run(Command::new(&py).arg(root.join("models/notes/test_tokens.py")))?;
     // The v2 tokenizer's reference against its vectors (the Rust side runs them in the unit tests).
     run(Command::new(&py).arg(root.join("models/notes2/test_tokens.py")))?;
+    // The shipped model on a few riffs (chords, bass, drums, two parts; MIDI and audio), held to
+    // the bounds of continuo-eval --check: it loads, keeps the parts, the key lock and the range
+    // hold, the audio path repeats itself, "add drums" adds drums.
+    eval_tools()?;
+    let mut eval = Command::new(root.join("target/debug/continuo-eval"));
+    eval.arg("--model").arg(root.join(NOTES_MODEL));
+    for riff in CI_RIFFS {
+        eval.args(["--riff", riff]);
+    }
+    eval.args([
+        "--seeds",
+        "1",
+        "--audio",
+        "--fluidsynth",
+        "fluidsynth",
+        "--sound-font",
+        GM_SOUND_FONT,
+    ])
+    .arg("--work-dir")
+    .arg(root.join("target").join("eval-audio"))
+    .arg("--check")
+    .envs(
+        eval_envs(root)?
+            .iter()
+            .map(|(k, v)| (*k, v.as_os_str().to_owned())),
+    );
+    run(&mut eval)?;
     let mut pytest = Command::new(&py);
     pytest
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
@@ -645,6 +672,14 @@ fn demo(root: &Path) -> Result<()> {
 /// The shipped notes model (vocabulary v2) and the one before it, kept for comparison.
 const NOTES_MODEL: &str = "models/notes2/continuo-notes-v2";
 const NOTES_V1_MODEL: &str = "models/notes";
+
+/// The riffs CI continues: held chords, a low synth bass, drums alone, chords with a melody.
+const CI_RIFFS: [&str; 4] = [
+    "pop_chords_c",
+    "synth_bass_bbm",
+    "house_drums",
+    "chords_melody_e",
+];
 
 /// fluidsynth renders the riffs to audio for the evaluation's audio path: a synthesizer that is
 /// not Continuo's own, with Debian's FluidR3 General MIDI font.

@@ -32,8 +32,29 @@ pub struct BandRequest {
     pub constraints: Constraints,
     /// 0 to 1: how far the sampler leans to the plan's key ([`KEY_FOLLOW_NATS`] at 1).
     pub key_follow: f32,
+    /// What each continuing part should keep: its register and its notes per bar.
+    pub targets: Vec<PartTarget>,
     pub seed: u64,
 }
+
+/// A part's register and pace, from its context notes moved by the words and controls; the
+/// sampler leans to them ([`PART_FOLLOW_NATS`]) as it leans to the key: a bass line keeps to its
+/// range, a sparse part stays sparse, unless the model is sure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PartTarget {
+    pub role: Role,
+    /// Inclusive pitch range (pitched parts).
+    pub range: Option<(i32, i32)>,
+    /// Notes (hits) per bar.
+    pub notes_per_bar: Option<f64>,
+}
+
+/// How far the sampler leans to a part's range and pace, in nats.
+pub const PART_FOLLOW_NATS: f32 = 3.0;
+
+/// A bar's block may hold this share of its target before more onsets are discouraged, and
+/// must hold the reciprocal before leaving it is.
+const PACE_SLACK: f64 = 1.3;
 
 /// Log-probability taken from a pitch outside the take's scale at full key follow: e^-4, about
 /// 1/55. A lean, not a lock: the model can still play a blue note it is sure of.
@@ -60,6 +81,8 @@ struct Grammar {
     required: [bool; 6],
     /// Parts written in the bar so far.
     written: [bool; 6],
+    /// Notes (hits) of the current part in this bar.
+    block_notes: u32,
     bar_len: u32,
     last: Last,
     part: Option<Role>,
@@ -85,6 +108,7 @@ impl Grammar {
             roles,
             required: must,
             written: [false; 6],
+            block_notes: 0,
             bar_len,
             last: Last::Bar,
             part: None,
@@ -154,6 +178,7 @@ impl Grammar {
                 self.last = Last::Part;
                 self.part = Some(role);
                 self.written[role.idx()] = true;
+                self.block_notes = 0;
                 self.has_dur = false;
             }
             Some(Token::Pos(p)) => {
@@ -166,6 +191,7 @@ impl Grammar {
             Some(Token::Pitch(x)) => {
                 self.last = Last::Pitch;
                 self.pitch_floor = Some(x);
+                self.block_notes += 1;
             }
             Some(Token::Dur(_)) => {
                 self.last = Last::Note;
@@ -173,6 +199,7 @@ impl Grammar {
             }
             Some(Token::Drum(_)) => {
                 self.last = Last::Note;
+                self.block_notes += 1;
                 self.drum_ceiling = Some(id - DRUM_BASE);
             }
             _ => {}
@@ -235,6 +262,47 @@ fn pitch_bias(request: &BandRequest) -> Vec<f32> {
     bias
 }
 
+/// The range prior of one role: pitches outside its target range lose [`PART_FOLLOW_NATS`].
+fn range_bias(request: &BandRequest, role: Role) -> Vec<f32> {
+    let mut bias = vec![0.0; VOCAB_SIZE];
+    let range = request
+        .targets
+        .iter()
+        .find(|t| t.role == role)
+        .and_then(|t| t.range);
+    if let Some((lo, hi)) = range {
+        for (id, b) in bias.iter_mut().enumerate() {
+            if let Some(Token::Pitch(pitch)) = Token::from_id(id as u32) {
+                if pitch < lo || pitch > hi {
+                    *b = -PART_FOLLOW_NATS;
+                }
+            }
+        }
+    }
+    bias
+}
+
+/// The pace prior: past its share of the bar's notes a part is discouraged from starting
+/// another onset; short of it, from leaving the bar or handing over to the next part.
+fn lean_to_pace(logits: &mut [f32], block_notes: u32, per_bar: f64) {
+    let written = f64::from(block_notes);
+    let too_many = written >= per_bar * PACE_SLACK;
+    let too_few = written + 0.5 < per_bar / PACE_SLACK;
+    if !too_many && !too_few {
+        return;
+    }
+    for (id, logit) in logits.iter_mut().enumerate() {
+        let penalized = match Token::from_id(id as u32) {
+            Some(Token::Pos(_)) => too_many,
+            Some(Token::Bar | Token::Part(_)) => too_few,
+            _ => false,
+        };
+        if penalized {
+            *logit -= PART_FOLLOW_NATS;
+        }
+    }
+}
+
 /// A continuation being written, and when done, written.
 #[derive(Debug)]
 pub struct BandComposition {
@@ -262,6 +330,9 @@ pub struct BandComposition {
     logits: Vec<f32>,
     /// Added to each pitch token's logit (0, or minus the key follow outside the scale).
     pitch_bias: Vec<f32>,
+    /// Per role: added to each token's logit while that part writes (range and pace).
+    part_bias: [Vec<f32>; 6],
+    targets: [Option<PartTarget>; 6],
     max_prompt: usize,
     done: bool,
 }
@@ -354,6 +425,14 @@ pub fn start(
         constraints: request.constraints.normalized(),
         allowed: vec![false; VOCAB_SIZE.max(decoder.shape().vocab_size)],
         pitch_bias: pitch_bias(request),
+        part_bias: std::array::from_fn(|idx| range_bias(request, Role::ALL[idx])),
+        targets: std::array::from_fn(|idx| {
+            request
+                .targets
+                .iter()
+                .find(|t| t.role == Role::ALL[idx])
+                .copied()
+        }),
         logits,
         max_prompt,
         done: request.num_bars == 0,
@@ -376,6 +455,14 @@ pub fn step(
         }
         for (logit, bias) in comp.logits.iter_mut().zip(&comp.pitch_bias) {
             *logit += bias;
+        }
+        if let Some(role) = comp.grammar.part {
+            for (logit, bias) in comp.logits.iter_mut().zip(&comp.part_bias[role.idx()]) {
+                *logit += bias;
+            }
+            if let Some(per_bar) = comp.targets[role.idx()].and_then(|t| t.notes_per_bar) {
+                lean_to_pace(&mut comp.logits, comp.grammar.block_notes, per_bar);
+            }
         }
         let token = sampler
             .sample(&comp.logits, &comp.allowed, &comp.sampling, &mut comp.rng)
@@ -542,6 +629,7 @@ mod tests {
             },
             constraints: Constraints::default(),
             key_follow: 1.0,
+            targets: Vec::new(),
             seed: 1,
         };
         let bias = pitch_bias(&request);

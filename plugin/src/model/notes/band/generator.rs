@@ -170,6 +170,12 @@ impl BandGenerator {
             job.density,
             job.key_lock,
         );
+        job.request.targets = steering::targets(
+            &context,
+            job.request.num_context_bars,
+            &job.words,
+            job.density,
+        );
         job.request.context = context;
         job.comp = Some(composer::start(&mut self.decoder, &job.request)?);
         Ok(())
@@ -340,6 +346,7 @@ impl Generator for BandGenerator {
                     max_notes_per_bar: None,
                 },
                 key_follow: settings.key_follow,
+                targets: Vec::new(),
                 seed: request.seed,
             },
             words: {

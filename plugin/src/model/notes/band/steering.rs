@@ -7,6 +7,7 @@ use super::super::prompt::{read_key, words};
 use super::super::tokens_v2::{
     derive_part_attrs, Feel, Genre, Globals, HeaderEntry, Key, PartAttrs, Role, TempoBin, TimeSig,
 };
+use super::composer::PartTarget;
 use super::context::{as_parts, ContextPart};
 use super::key::estimate_key;
 use crate::instruments::Instrument;
@@ -351,6 +352,54 @@ pub fn plan(
     }
 }
 
+/// How far a continuing part's range reaches past its context notes, in semitones: a fourth for
+/// a bass line, a fifth for the others.
+const BASS_RANGE_MARGIN: i32 = 5;
+const RANGE_MARGIN: i32 = 7;
+
+/// Notes per bar a density word or the panel's density multiplies a part's own pace by.
+fn pace_factor(shift: Option<i8>) -> f64 {
+    match shift {
+        Some(s) if s > 0 => 1.6,
+        Some(s) if s < 0 => 0.6,
+        _ => 1.0,
+    }
+}
+
+/// What each context part keeps: its range (moved an octave per register word) and its notes
+/// per bar (moved by density words and the panel's density).
+pub fn targets(
+    context: &[ContextPart],
+    num_context_bars: u32,
+    words: &BandWords,
+    density: Density,
+) -> Vec<PartTarget> {
+    let bars = f64::from(num_context_bars.max(1));
+    let pace = pace_factor(words.density_shift.or(density_shift(density)));
+    let shift = i32::from(words.register_shift.unwrap_or(0)) * 12;
+    context
+        .iter()
+        .filter(|p| !p.notes.is_empty())
+        .map(|part| {
+            let range = part.role.is_pitched().then(|| {
+                let margin = if part.role == Role::Bass {
+                    BASS_RANGE_MARGIN
+                } else {
+                    RANGE_MARGIN
+                };
+                let lo = part.notes.iter().map(|n| n.pitch).min().unwrap_or(60);
+                let hi = part.notes.iter().map(|n| n.pitch).max().unwrap_or(60);
+                (lo - margin + shift, hi + margin + shift)
+            });
+            PartTarget {
+                role: part.role,
+                range,
+                notes_per_bar: Some(part.notes.len() as f64 / bars * pace),
+            }
+        })
+        .collect()
+}
+
 /// `u8` to `i8` for the small attribute values.
 trait FromU8 {
     fn from_u8(v: u8) -> i8;
@@ -462,6 +511,20 @@ mod tests {
         let empty = plan(&[], 4, ts, 120.0, &read_words(""), Density::Any, None);
         assert_eq!(empty.header.len(), DEFAULT_ROLES.len());
         assert_eq!(empty.key, None);
+    }
+
+    #[test]
+    fn targets_keep_a_parts_range_and_pace_and_the_words_move_them() {
+        let ctx = [bass_part()];
+        let plain = targets(&ctx, 4, &read_words(""), Density::Any);
+        // Pitches 45..53, 16 notes in 4 bars.
+        assert_eq!(plain[0].range, Some((40, 58)));
+        assert_eq!(plain[0].notes_per_bar, Some(4.0));
+        let moved = targets(&ctx, 4, &read_words("busier and higher"), Density::Any);
+        assert_eq!(moved[0].range, Some((52, 70)));
+        assert!(moved[0].notes_per_bar.unwrap() > 4.0);
+        let sparse = targets(&ctx, 4, &read_words(""), Density::Sparse);
+        assert!(sparse[0].notes_per_bar.unwrap() < 4.0);
     }
 
     #[test]
