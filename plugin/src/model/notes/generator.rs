@@ -4,6 +4,7 @@
 use super::composer::{self, ComposeRequest, Composition};
 use super::constraints::Constraints;
 use super::decoder::{DecoderShape, NotesDecoder};
+use super::hand_out;
 use super::tokens::{self, Note, TimeSig};
 use crate::instruments::{Instrument, Instruments};
 use crate::model::error::ModelError;
@@ -22,9 +23,6 @@ pub const TOKENIZER: &str = "continuo-notes-v1";
 
 /// Tokens sampled per step: a few milliseconds of work, so the worker stays responsive.
 const TOKENS_PER_STEP: usize = 24;
-
-/// Frames handed to the worker per step once the take is rendered.
-const FRAMES_PER_STEP: usize = 16_384;
 
 /// Most notes a bar may hold at each density setting (None: no limit).
 fn max_notes_per_bar(density: Density) -> Option<u32> {
@@ -353,18 +351,8 @@ impl Generator for NotesGenerator {
         }
         let job = self.job.as_mut().expect("a job is running");
         let audio = job.audio.as_ref().expect("rendered above");
-        let start = job.num_frames_out;
-        let end = (start + FRAMES_PER_STEP).min(job.num_frames);
-        let available = audio.len() / 2;
-        for frame in start..end {
-            if frame < available {
-                out.extend_from_slice(&audio[frame * 2..frame * 2 + 2]);
-            } else {
-                out.extend_from_slice(&[0.0, 0.0]);
-            }
-        }
-        job.num_frames_out = end;
-        Ok(if end >= job.num_frames {
+        job.num_frames_out = hand_out(audio, job.num_frames_out, job.num_frames, out);
+        Ok(if job.num_frames_out >= job.num_frames {
             Step::Finished
         } else {
             Step::Continue

@@ -9,3 +9,46 @@ pub mod generator;
 pub mod prompt;
 pub mod tokens;
 pub mod tokens_v2;
+
+/// Frames a notes generator hands the worker per step once its take is rendered.
+const FRAMES_PER_STEP: usize = 16_384;
+
+/// Appends the next frames of a rendered take (interleaved stereo), at most
+/// [`FRAMES_PER_STEP`] from frame `start` and none past `num_frames`, to `out`; frames past the
+/// rendered audio are silence. Returns the frame to continue from. Worker thread.
+pub(crate) fn hand_out(
+    audio: &[f32],
+    start: usize,
+    num_frames: usize,
+    out: &mut Vec<f32>,
+) -> usize {
+    let end = (start + FRAMES_PER_STEP).min(num_frames);
+    let available = audio.len() / 2;
+    for frame in start..end {
+        if frame < available {
+            out.extend_from_slice(&audio[frame * 2..frame * 2 + 2]);
+        } else {
+            out.extend_from_slice(&[0.0, 0.0]);
+        }
+    }
+    end.max(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_out_gives_a_step_at_most_and_pads_past_the_audio() {
+        let audio = vec![0.5f32; 2 * 10];
+        let mut out = Vec::new();
+        assert_eq!(hand_out(&audio, 0, 12, &mut out), 12);
+        assert_eq!(out.len(), 24);
+        assert_eq!(&out[18..20], &[0.5, 0.5]);
+        assert_eq!(&out[20..], &[0.0; 4]);
+        let mut long = Vec::new();
+        let big = vec![0.0f32; 2 * 40_000];
+        assert_eq!(hand_out(&big, 0, 40_000, &mut long), FRAMES_PER_STEP);
+        assert_eq!(hand_out(&big, 39_990, 40_000, &mut long), 40_000);
+    }
+}

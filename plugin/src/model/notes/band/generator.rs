@@ -12,6 +12,7 @@ use crate::model::generator::{GenerationRequest, Generator, ListenTo, ModelInfo,
 use crate::model::manifest::{Manifest, MANIFEST_FILE};
 use crate::model::notes::constraints::Constraints;
 use crate::model::notes::decoder::{DecoderShape, NotesDecoder};
+use crate::model::notes::hand_out;
 use crate::model::notes::tokens_v2::{self, Genre, Parts, Role, TimeSig, TICKS_PER_QUARTER};
 use crate::model::sampling::{Sampler, SamplingSettings};
 use crate::model::transcriber::{self, NoteSettings, Transcriber, Transcription};
@@ -22,9 +23,6 @@ pub const TOKENIZER: &str = "continuo-notes-v2";
 
 /// Tokens sampled per step: a few tens of milliseconds, so the worker stays responsive.
 const TOKENS_PER_STEP: usize = 16;
-
-/// Frames handed to the worker per step once the take is rendered.
-const FRAMES_PER_STEP: usize = 16_384;
 
 /// Context audio quieter than this everywhere (-80 dBFS) is silence: nothing to transcribe.
 const SILENCE_PEAK: f32 = 1e-4;
@@ -419,18 +417,8 @@ impl Generator for BandGenerator {
         }
         let job = self.job.as_mut().expect("a job is running");
         let audio = job.audio.as_ref().expect("rendered above");
-        let start = job.num_frames_out;
-        let end = (start + FRAMES_PER_STEP).min(job.num_frames);
-        let available = audio.len() / 2;
-        for frame in start..end {
-            if frame < available {
-                out.extend_from_slice(&audio[frame * 2..frame * 2 + 2]);
-            } else {
-                out.extend_from_slice(&[0.0, 0.0]);
-            }
-        }
-        job.num_frames_out = end;
-        Ok(if end >= job.num_frames {
+        job.num_frames_out = hand_out(audio, job.num_frames_out, job.num_frames, out);
+        Ok(if job.num_frames_out >= job.num_frames {
             Step::Finished
         } else {
             Step::Continue
