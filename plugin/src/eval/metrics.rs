@@ -33,9 +33,6 @@ pub const BASS_IN_RANGE_MIN_SHARE: f64 = 0.9;
 /// Fewest off-beat 8th onsets [`swing`] reads a feel from; with fewer it says `None`. Four is one
 /// bar of 8ths, or a few pushes over a 4-bar riff.
 pub const SWING_MIN_OFF_BEATS: usize = 4;
-/// Longest duration one note adds to the key histogram of [`estimate_key`] (a whole note), so a
-/// pad held for bars does not outweigh the melody over it.
-pub const KEY_DURATION_CAP_TICKS: i64 = 4 * TICKS_PER_QUARTER as i64;
 
 /// Position of the straight off-beat 8th in a quarter note, in ticks.
 const STRAIGHT_OFF_BEAT_TICKS: i64 = TICKS_PER_QUARTER as i64 / 2;
@@ -277,61 +274,18 @@ impl fmt::Display for Scale {
     }
 }
 
-/// Krumhansl and Kessler's major-key profile (1982): how well each pitch class, from the tonic
-/// up, fits a major key.
-const KK_MAJOR: [f64; 12] = [
-    6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88,
-];
-/// Krumhansl and Kessler's minor-key profile (1982).
-const KK_MINOR: [f64; 12] = [
-    6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
-];
-
-/// The major or minor key that best fits the pitched parts (Krumhansl-Schmuckler): each
-/// pitched note adds its duration, capped at [`KEY_DURATION_CAP_TICKS`] (and at least 1), to
-/// its pitch class; the key is the one of the 24 whose Krumhansl-Kessler profile, rotated to its
-/// tonic, has the highest Pearson correlation with that histogram. Ties go to the lower tonic,
-/// major before minor; a histogram without variance (every pitch class equally) reads C major.
-/// `None` when there is no pitched note. Drums never count.
+/// The major or minor key that best fits the pitched parts: the plugin's own estimator
+/// ([`crate::model::notes::band::key::estimate_key`], Krumhansl-Kessler profiles over
+/// duration-weighted pitch classes, durations capped at a whole note, as the data builder tags
+/// keys), as a [`Scale`]. `None` when there is no pitched note. Drums never count.
 pub fn estimate_key(parts: &Parts) -> Option<Scale> {
-    let mut histogram = [0.0_f64; 12];
-    let mut num_notes = 0usize;
-    for note in pitched_notes(parts) {
-        let weight = note.duration_ticks.clamp(1, KEY_DURATION_CAP_TICKS);
-        histogram[note.pitch.rem_euclid(12) as usize] += weight as f64;
-        num_notes += 1;
-    }
-    if num_notes == 0 {
-        return None;
-    }
-    let mut best = Scale::major(0);
-    let mut best_correlation = f64::NEG_INFINITY;
-    for tonic in 0..12u8 {
-        for (mode, profile) in [(Mode::Major, &KK_MAJOR), (Mode::Minor, &KK_MINOR)] {
-            let rotated: [f64; 12] =
-                std::array::from_fn(|pc| profile[(pc + 12 - usize::from(tonic)) % 12]);
-            let correlation = pearson(&histogram, &rotated).unwrap_or(-1.0);
-            // A margin, so that float noise cannot break ties against the earlier key.
-            if correlation > best_correlation + 1e-12 {
-                best = Scale::new(tonic, mode);
-                best_correlation = correlation;
-            }
+    crate::model::notes::band::key::estimate_key(parts).map(|key| {
+        if key.minor {
+            Scale::minor(key.pitch_class)
+        } else {
+            Scale::major(key.pitch_class)
         }
-    }
-    Some(best)
-}
-
-/// Pearson correlation of two 12-vectors; `None` when either has no variance.
-fn pearson(a: &[f64; 12], b: &[f64; 12]) -> Option<f64> {
-    let mean = |v: &[f64; 12]| v.iter().sum::<f64>() / 12.0;
-    let (mean_a, mean_b) = (mean(a), mean(b));
-    let (mut covariance, mut variance_a, mut variance_b) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        covariance += (x - mean_a) * (y - mean_b);
-        variance_a += (x - mean_a) * (x - mean_a);
-        variance_b += (y - mean_b) * (y - mean_b);
-    }
-    (variance_a > 0.0 && variance_b > 0.0).then(|| covariance / (variance_a * variance_b).sqrt())
+    })
 }
 
 /// Whether two scales share a key signature (the same seven pitch classes): relative major and

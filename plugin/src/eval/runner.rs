@@ -101,16 +101,21 @@ pub fn run(options: &Options) -> Result<Report, String> {
         });
     }
     let mut report = Report::default();
-    for model in &mut models {
+    // The first model's takes at the first seed, per riff: the trials' unsteered reference.
+    let mut plain: Vec<Parts> = Vec::new();
+    for (model_idx, model) in models.iter_mut().enumerate() {
         let started = Instant::now();
         let mut runs = Vec::new();
         let mut num_takes = 0;
         for riff in &options.riffs {
-            for &seed in &options.seeds {
+            for (seed_idx, &seed) in options.seeds.iter().enumerate() {
                 let notes = generate(model, riff, options, seed, "", |_| {}, None)?;
                 num_takes += 1;
                 let parts = continuation_parts(&notes, riff, model.is_band);
                 runs.push((riff.name.clone(), measure(riff, &parts, options)));
+                if model_idx == 0 && seed_idx == 0 {
+                    plain.push(parts);
+                }
             }
         }
         let seconds = started.elapsed().as_secs_f64() / num_takes.max(1) as f64;
@@ -161,7 +166,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
         .push(column("random in key".into(), random, None));
     if options.trials {
         if let Some(model) = models.first_mut() {
-            report.trials.extend(trials(model, options)?);
+            report.trials.extend(trials(model, options, &plain)?);
         }
     }
     Ok(report)
@@ -386,7 +391,8 @@ fn lock_of(scale: &Scale) -> (u8, bool) {
 }
 
 /// Steering words against the same take without them; the key lock, a range, and "add drums".
-fn trials(model: &mut Model, options: &Options) -> Result<Vec<Trial>, String> {
+/// `plain[i]` is the model's take of riff `i` at the first seed without words or controls.
+fn trials(model: &mut Model, options: &Options, plain: &[Parts]) -> Result<Vec<Trial>, String> {
     let mut words: Vec<(&str, KOfN)> = ["busy", "sparse", "high", "low"]
         .into_iter()
         .map(|w| (w, KOfN::default()))
@@ -397,13 +403,8 @@ fn trials(model: &mut Model, options: &Options) -> Result<Vec<Trial>, String> {
     let mut range = KOfN::default();
     let is_band = model.is_band;
     let seed = options.seeds.first().copied().unwrap_or(1);
-    for riff in &options.riffs {
-        let plain = continuation_parts(
-            &generate(model, riff, options, seed, "", |_| {}, None)?,
-            riff,
-            is_band,
-        );
-        let (density, register) = density_and_register(&plain, options.num_bars);
+    for (riff, plain) in options.riffs.iter().zip(plain) {
+        let (density, register) = density_and_register(plain, options.num_bars);
         for (word, count) in &mut words {
             let steered = continuation_parts(
                 &generate(model, riff, options, seed, word, |_| {}, None)?,

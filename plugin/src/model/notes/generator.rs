@@ -3,7 +3,7 @@
 
 use super::composer::{self, ComposeRequest, Composition};
 use super::constraints::Constraints;
-use super::decoder::{DecoderShape, NotesDecoder};
+use super::decoder::NotesDecoder;
 use super::hand_out;
 use super::tokens::{self, Note, TimeSig};
 use crate::instruments::{Instrument, Instruments};
@@ -110,28 +110,10 @@ impl NotesGenerator {
                 "[notes] tokenizer is {tokenizer:?}; this Continuo reads \"{TOKENIZER}\""
             )));
         }
-        let vocab_path = manifest.file("vocab")?;
-        let vocab = std::fs::read_to_string(vocab_path)
-            .map_err(|_| ModelError::MissingFile(vocab_path.to_path_buf()))?;
-        tokens::check_vocab(&vocab).map_err(|e| bad(format!("{}: {e}", vocab_path.display())))?;
-        let shape = DecoderShape::from_config(&manifest.family_config, &manifest_path)?;
-        if shape.vocab_size != tokens::VOCAB_SIZE {
-            return Err(bad(format!(
-                "[notes] vocab_size = {}, the tokenizer has {}",
-                shape.vocab_size,
-                tokens::VOCAB_SIZE
-            )));
-        }
-        let decoder = NotesDecoder::open(env, manifest.file("model")?, shape)?;
+        let (info, decoder) =
+            super::open_decoder(manifest, env, tokens::check_vocab, tokens::VOCAB_SIZE)?;
         Ok(Self {
-            info: ModelInfo {
-                family: crate::model::ModelFamily::Notes,
-                name: manifest.name.clone(),
-                description: manifest.description.clone(),
-                sample_rate_hz: 0,
-                num_channels: 2,
-                sampling: manifest.sampling,
-            },
+            info,
             decoder,
             sampler: Sampler::default(),
             instruments,

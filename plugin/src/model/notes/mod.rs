@@ -10,6 +10,45 @@ pub mod prompt;
 pub mod tokens;
 pub mod tokens_v2;
 
+/// The checks and the session both notes generators start from: the manifest's vocabulary file
+/// passes `check_vocab`, the decoder's `vocab_size` is the tokenizer's, the graph opens. Returns
+/// the model's info (symbolic: rendered at the host's rate, stereo) and the decoder. Worker
+/// thread.
+pub(crate) fn open_decoder<E: std::fmt::Display>(
+    manifest: &crate::model::Manifest,
+    env: &ort::environment::Environment,
+    check_vocab: impl FnOnce(&str) -> Result<(), E>,
+    tokenizer_vocab_size: usize,
+) -> Result<(crate::model::ModelInfo, decoder::NotesDecoder), crate::model::ModelError> {
+    use crate::model::ModelError;
+    let manifest_path = manifest.folder.join(crate::model::manifest::MANIFEST_FILE);
+    let bad = |reason: String| ModelError::BadManifest {
+        path: manifest_path.clone(),
+        reason,
+    };
+    let vocab_path = manifest.file("vocab")?;
+    let vocab = std::fs::read_to_string(vocab_path)
+        .map_err(|_| ModelError::MissingFile(vocab_path.to_path_buf()))?;
+    check_vocab(&vocab).map_err(|e| bad(format!("{}: {e}", vocab_path.display())))?;
+    let shape = decoder::DecoderShape::from_config(&manifest.family_config, &manifest_path)?;
+    if shape.vocab_size != tokenizer_vocab_size {
+        return Err(bad(format!(
+            "[notes] vocab_size = {}, the tokenizer has {tokenizer_vocab_size}",
+            shape.vocab_size
+        )));
+    }
+    let decoder = decoder::NotesDecoder::open(env, manifest.file("model")?, shape)?;
+    let info = crate::model::ModelInfo {
+        family: crate::model::ModelFamily::Notes,
+        name: manifest.name.clone(),
+        description: manifest.description.clone(),
+        sample_rate_hz: 0,
+        num_channels: 2,
+        sampling: manifest.sampling,
+    };
+    Ok((info, decoder))
+}
+
 /// Frames a notes generator hands the worker per step once its take is rendered.
 const FRAMES_PER_STEP: usize = 16_384;
 

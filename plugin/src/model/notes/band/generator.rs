@@ -9,11 +9,11 @@ use super::steering::{self, BandPlan, BandWords};
 use crate::instruments::{BandPart, Instrument, Instruments};
 use crate::model::error::ModelError;
 use crate::model::generator::{GenerationRequest, Generator, ListenTo, ModelInfo, Step};
-use crate::model::manifest::{Manifest, MANIFEST_FILE};
+use crate::model::manifest::Manifest;
 use crate::model::notes::constraints::Constraints;
-use crate::model::notes::decoder::{DecoderShape, NotesDecoder};
+use crate::model::notes::decoder::NotesDecoder;
 use crate::model::notes::hand_out;
-use crate::model::notes::tokens_v2::{self, Genre, Parts, Role, TimeSig, TICKS_PER_QUARTER};
+use crate::model::notes::tokens_v2::{self, Genre, Role, TimeSig, TICKS_PER_QUARTER};
 use crate::model::sampling::{Sampler, SamplingSettings};
 use crate::model::transcriber::{self, NoteSettings, Transcriber, Transcription};
 use crate::timeline::{self, BeatNote, DRUM_CHANNEL};
@@ -76,6 +76,7 @@ struct BandJob {
     heard: Vec<BeatNote>,
     comp: Option<BandComposition>,
     seconds_per_tick: f64,
+    tempo_bpm: f64,
     sample_rate_hz: u32,
     num_frames: usize,
     notes: Vec<timeline::Note>,
@@ -99,58 +100,20 @@ impl BandGenerator {
         env: &ort::environment::Environment,
         instruments: Instruments,
     ) -> Result<Self, ModelError> {
-        let manifest_path = manifest.folder.join(MANIFEST_FILE);
-        let bad = |reason: String| ModelError::BadManifest {
-            path: manifest_path.clone(),
-            reason,
-        };
-        let vocab_path = manifest.file("vocab")?;
-        let vocab = std::fs::read_to_string(vocab_path)
-            .map_err(|_| ModelError::MissingFile(vocab_path.to_path_buf()))?;
-        tokens_v2::check_vocab(&vocab)
-            .map_err(|e| bad(format!("{}: {e}", vocab_path.display())))?;
-        let shape = DecoderShape::from_config(&manifest.family_config, &manifest_path)?;
-        if shape.vocab_size != tokens_v2::VOCAB_SIZE {
-            return Err(bad(format!(
-                "[notes] vocab_size = {}, the v2 tokenizer has {}",
-                shape.vocab_size,
-                tokens_v2::VOCAB_SIZE
-            )));
-        }
-        let decoder = NotesDecoder::open(env, manifest.file("model")?, shape)?;
+        let (info, decoder) = crate::model::notes::open_decoder(
+            manifest,
+            env,
+            tokens_v2::check_vocab,
+            tokens_v2::VOCAB_SIZE,
+        )?;
         Ok(Self {
-            info: ModelInfo {
-                family: crate::model::ModelFamily::Notes,
-                name: manifest.name.clone(),
-                description: manifest.description.clone(),
-                sample_rate_hz: 0,
-                num_channels: 2,
-                sampling: manifest.sampling,
-            },
+            info,
             decoder,
             sampler: Sampler::default(),
             instruments,
             transcriber: None,
             job: None,
         })
-    }
-
-    /// The parts of the last finished composition, in ticks from its first bar (evaluation).
-    pub fn last_parts(&self) -> Option<&Parts> {
-        self.job
-            .as_ref()?
-            .comp
-            .as_ref()
-            .filter(|c| c.is_done())
-            .map(|c| &c.parts)
-    }
-
-    /// The last job's plan (header and globals), once composing started.
-    pub fn last_plan(&self) -> Option<&BandPlan> {
-        self.job
-            .as_ref()
-            .filter(|j| j.comp.is_some())
-            .map(|j| &j.request.plan)
     }
 
     /// Plans the take from the context notes and starts composing.
@@ -163,7 +126,7 @@ impl BandGenerator {
             &context,
             job.request.num_context_bars,
             job.request.ts,
-            job.seconds_per_tick_to_bpm(),
+            job.tempo_bpm,
             &job.words,
             job.density,
             job.key_lock,
@@ -223,12 +186,6 @@ impl BandGenerator {
             .sort_by(|a, b| a.start_seconds.total_cmp(&b.start_seconds));
         job.audio = Some(audio);
         Ok(())
-    }
-}
-
-impl BandJob {
-    fn seconds_per_tick_to_bpm(&self) -> f64 {
-        60.0 / (self.seconds_per_tick * f64::from(TICKS_PER_QUARTER))
     }
 }
 
@@ -362,6 +319,7 @@ impl Generator for BandGenerator {
             heard: Vec::new(),
             comp: None,
             seconds_per_tick,
+            tempo_bpm: request.meter.tempo_bpm,
             sample_rate_hz: request.sample_rate_hz,
             num_frames: request.num_frames,
             notes: Vec::new(),

@@ -329,16 +329,16 @@ pub fn plan(
     }
     header.sort_by_key(|e| e.role);
     let dens = words.density_shift.or(density_shift(density));
+    // Attribute values are 0..=8.
+    let signed = |v: u8| i8::try_from(v).unwrap_or(i8::MAX);
     for entry in &mut header {
         let attrs = &mut entry.attrs;
         if let Some(shift) = dens {
-            let from = attrs
-                .density
-                .map_or(if shift > 0 { 3 } else { 4 }, i8::from_u8);
+            let from = attrs.density.map_or(if shift > 0 { 3 } else { 4 }, signed);
             attrs.density = Some((from + shift).clamp(0, 8) as u8);
         }
         if let (Some(shift), true) = (words.register_shift, entry.role.is_pitched()) {
-            let from = attrs.register.map_or(2, i8::from_u8);
+            let from = attrs.register.map_or(2, signed);
             attrs.register = Some((from + shift).clamp(0, 4) as u8);
         }
         if let Some(feel) = words.feel {
@@ -398,17 +398,6 @@ pub fn targets(
             }
         })
         .collect()
-}
-
-/// `u8` to `i8` for the small attribute values.
-trait FromU8 {
-    fn from_u8(v: u8) -> i8;
-}
-
-impl FromU8 for i8 {
-    fn from_u8(v: u8) -> i8 {
-        v.min(i8::MAX as u8) as i8
-    }
 }
 
 /// The header as words for the panel: "BASS: 4 notes/bar bucket 2, register 1, ...".
