@@ -84,7 +84,9 @@ impl OfflineRenderer {
                     return Ok(format!("{} ({})", info.name, info.family))
                 }
                 Ok(WorkerEvent::ModelFailed { error, .. }) => return Err(error),
-                Ok(WorkerEvent::NoModel) => {
+                // The engine's own start looks for a bundled default and may say it found none
+                // before it reads this load; only an empty folder makes that the answer.
+                Ok(WorkerEvent::NoModel) if dir.as_os_str().is_empty() => {
                     return Err("no model folder was given and no bundled default was found".into())
                 }
                 Ok(other) => self.seen.push(other),

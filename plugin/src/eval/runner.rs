@@ -538,7 +538,7 @@ pub fn markdown(report: &Report, options: &Options) -> String {
         .collect();
     out.push_str(&format!("| seconds per take | {} |\n", secs.join(" | ")));
     if options.per_riff {
-        out.push_str("\nPer riff (first seed): in scale, then each part's density ratio and register shift\n\n");
+        out.push_str("\nPer riff (first seed): in scale, the context's key and the continuation's, then each part's density ratio and register shift\n\n");
         out.push_str(&format!(
             "| riff | {} |\n|---|{}\n",
             header.join(" | "),
@@ -568,9 +568,13 @@ pub fn markdown(report: &Report, options: &Options) -> String {
     out
 }
 
-/// One run in a cell: "0.91; BASS 1.2x +3".
+/// One run in a cell: "0.91 C->Am; BASS 1.2x 3st" (in scale, the context's key and the
+/// continuation's, each part's density ratio and register shift).
 fn describe_run(run: &RunFigures) -> String {
     let mut text = run.in_scale.map_or("-".into(), |v| format!("{v:.2}"));
+    if let (Some(context), Some(continued)) = (run.context_key, run.estimated_key) {
+        text.push_str(&format!(" {context}->{continued}"));
+    }
     for part in &run.parts {
         let ratio = part
             .density_ratio

@@ -5,7 +5,7 @@
 //! the prompt is rebuilt from the header and the most recent bars (TOKENS.md "Prompt") and
 //! writing goes on. Stepwise, so the worker can interleave it. Worker thread; allocates.
 
-use super::super::constraints::{scale_pitch_classes, Constraints};
+use super::super::constraints::Constraints;
 use super::super::decoder::NotesDecoder;
 use super::super::tokens_v2::vocab::{BAR, DRUM_BASE};
 use super::super::tokens_v2::{
@@ -13,6 +13,11 @@ use super::super::tokens_v2::{
     VOCAB_SIZE,
 };
 use super::context::{as_parts, ContextPart};
+use super::priors::{
+    balance_bias, feel_of, lean_to_pace, lean_to_voicing, part_bias, scale_bias, tonal_bias,
+    tonal_weights,
+};
+pub use super::priors::{PartTarget, KEY_FOLLOW_NATS};
 use super::steering::BandPlan;
 use crate::model::error::ModelError;
 use crate::model::sampling::{Rng, Sampler, SamplingSettings};
@@ -30,35 +35,13 @@ pub struct BandRequest {
     pub plan: BandPlan,
     pub sampling: SamplingSettings,
     pub constraints: Constraints,
-    /// 0 to 1: how far the sampler leans to the plan's key ([`KEY_FOLLOW_NATS`] at 1).
+    /// 0 to 1: how far the sampler leans to the plan's key and the context's tonal hierarchy
+    /// ([`KEY_FOLLOW_NATS`] and [`super::priors::TONAL_NATS`] at 1).
     pub key_follow: f32,
     /// What each continuing part should keep: its register and its notes per bar.
     pub targets: Vec<PartTarget>,
     pub seed: u64,
 }
-
-/// A part's register and pace, from its context notes moved by the words and controls; the
-/// sampler leans to them ([`PART_FOLLOW_NATS`]) as it leans to the key: a bass line keeps to its
-/// range, a sparse part stays sparse, unless the model is sure.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PartTarget {
-    pub role: Role,
-    /// Inclusive pitch range (pitched parts).
-    pub range: Option<(i32, i32)>,
-    /// Notes (hits) per bar.
-    pub notes_per_bar: Option<f64>,
-}
-
-/// How far the sampler leans to a part's range and pace, in nats.
-pub const PART_FOLLOW_NATS: f32 = 3.0;
-
-/// A bar's block may hold this share of its target before more onsets are discouraged, and
-/// must hold the reciprocal before leaving it is.
-const PACE_SLACK: f64 = 1.3;
-
-/// Log-probability taken from a pitch outside the take's scale at full key follow: e^-4, about
-/// 1/55. A lean, not a lock: the model can still play a blue note it is sure of.
-pub const KEY_FOLLOW_NATS: f32 = 4.0;
 
 /// What the last sampled token was, for the grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +66,10 @@ struct Grammar {
     written: [bool; 6],
     /// Notes (hits) of the current part in this bar.
     block_notes: u32,
+    /// Onsets of the current part in this bar.
+    block_onsets: u32,
+    /// Pitches written at the current onset.
+    onset_notes: u32,
     bar_len: u32,
     last: Last,
     part: Option<Role>,
@@ -109,6 +96,8 @@ impl Grammar {
             required: must,
             written: [false; 6],
             block_notes: 0,
+            block_onsets: 0,
+            onset_notes: 0,
             bar_len,
             last: Last::Bar,
             part: None,
@@ -179,6 +168,7 @@ impl Grammar {
                 self.part = Some(role);
                 self.written[role.idx()] = true;
                 self.block_notes = 0;
+                self.block_onsets = 0;
                 self.has_dur = false;
             }
             Some(Token::Pos(p)) => {
@@ -186,12 +176,15 @@ impl Grammar {
                 self.pos = p;
                 self.pitch_floor = None;
                 self.drum_ceiling = None;
+                self.onset_notes = 0;
+                self.block_onsets += 1;
             }
             Some(Token::Vel(_)) => self.last = Last::Vel,
             Some(Token::Pitch(x)) => {
                 self.last = Last::Pitch;
                 self.pitch_floor = Some(x);
                 self.block_notes += 1;
+                self.onset_notes += 1;
             }
             Some(Token::Dur(_)) => {
                 self.last = Last::Note;
@@ -238,71 +231,6 @@ fn required_roles(request: &BandRequest, bar_len: u32) -> Vec<Role> {
         .collect()
 }
 
-/// The key follow as a bias per token id: pitches outside the plan's scale (major, or minor with
-/// its raised 7th, as the key lock has it) lose `key_follow * KEY_FOLLOW_NATS`; nothing else
-/// moves. No key (drums alone), a key lock (the mask already holds) or 0 leaves all at 0.
-fn pitch_bias(request: &BandRequest) -> Vec<f32> {
-    let mut bias = vec![0.0; VOCAB_SIZE];
-    let follow = request.key_follow.clamp(0.0, 1.0);
-    let Some(key) = request
-        .plan
-        .key
-        .filter(|_| follow > 0.0 && request.constraints.key_lock.is_none())
-    else {
-        return bias;
-    };
-    let in_scale = scale_pitch_classes(key.pitch_class, key.minor);
-    for (id, b) in bias.iter_mut().enumerate() {
-        if let Some(Token::Pitch(pitch)) = Token::from_id(id as u32) {
-            if !in_scale[pitch.rem_euclid(12) as usize] {
-                *b = -follow * KEY_FOLLOW_NATS;
-            }
-        }
-    }
-    bias
-}
-
-/// The range prior of one role: pitches outside its target range lose [`PART_FOLLOW_NATS`].
-fn range_bias(request: &BandRequest, role: Role) -> Vec<f32> {
-    let mut bias = vec![0.0; VOCAB_SIZE];
-    let range = request
-        .targets
-        .iter()
-        .find(|t| t.role == role)
-        .and_then(|t| t.range);
-    if let Some((lo, hi)) = range {
-        for (id, b) in bias.iter_mut().enumerate() {
-            if let Some(Token::Pitch(pitch)) = Token::from_id(id as u32) {
-                if pitch < lo || pitch > hi {
-                    *b = -PART_FOLLOW_NATS;
-                }
-            }
-        }
-    }
-    bias
-}
-
-/// The pace prior: past its share of the bar's notes a part is discouraged from starting
-/// another onset; short of it, from leaving the bar or handing over to the next part.
-fn lean_to_pace(logits: &mut [f32], block_notes: u32, per_bar: f64) {
-    let written = f64::from(block_notes);
-    let too_many = written >= per_bar * PACE_SLACK;
-    let too_few = written + 0.5 < per_bar / PACE_SLACK;
-    if !too_many && !too_few {
-        return;
-    }
-    for (id, logit) in logits.iter_mut().enumerate() {
-        let penalized = match Token::from_id(id as u32) {
-            Some(Token::Pos(_)) => too_many,
-            Some(Token::Bar | Token::Part(_)) => too_few,
-            _ => false,
-        };
-        if penalized {
-            *logit -= PART_FOLLOW_NATS;
-        }
-    }
-}
-
 /// A continuation being written, and when done, written.
 #[derive(Debug)]
 pub struct BandComposition {
@@ -330,9 +258,15 @@ pub struct BandComposition {
     logits: Vec<f32>,
     /// Added to each pitch token's logit (0, or minus the key follow outside the scale).
     pitch_bias: Vec<f32>,
-    /// Per role: added to each token's logit while that part writes (range and pace).
+    /// Per role: added to each token's logit while that part writes (tonal hierarchy, range,
+    /// center, feel; the pace is added as the bar goes).
     part_bias: [Vec<f32>; 6],
     targets: [Option<PartTarget>; 6],
+    /// Per role: the pitch-class shares it leans to ([`tonal_weights`]), and how often it has
+    /// played each class so far (the balance prior).
+    tonal_weights: [Option<[f64; 12]>; 6],
+    pitch_class_counts: [[u32; 12]; 6],
+    key_follow: f32,
     max_prompt: usize,
     done: bool,
 }
@@ -397,6 +331,14 @@ pub fn start(
     }
     let current = vec![BAR];
     let prompt = fit_prompt(&header_ids, &bars, &current, max_prompt);
+    let tonal_weights: [Option<[f64; 12]>; 6] = std::array::from_fn(|idx| {
+        let role = Role::ALL[idx];
+        if role.is_pitched() && request.key_follow > 0.0 {
+            tonal_weights(&request.context, role, request.plan.key)
+        } else {
+            None
+        }
+    });
     let mut token_decoder = Decoder::new(ts).map_err(token_error)?;
     for &id in &prompt {
         token_decoder.feed(id);
@@ -424,8 +366,23 @@ pub fn start(
         sampling: request.sampling,
         constraints: request.constraints.normalized(),
         allowed: vec![false; VOCAB_SIZE.max(decoder.shape().vocab_size)],
-        pitch_bias: pitch_bias(request),
-        part_bias: std::array::from_fn(|idx| range_bias(request, Role::ALL[idx])),
+        pitch_bias: scale_bias(
+            request.plan.key,
+            request.key_follow,
+            request.constraints.key_lock.is_some(),
+        ),
+        part_bias: std::array::from_fn(|idx| {
+            let role = Role::ALL[idx];
+            part_bias(
+                role,
+                request.targets.iter().find(|t| t.role == role),
+                &tonal_bias(tonal_weights[idx].as_ref(), request.key_follow),
+                feel_of(&request.plan.header, role),
+            )
+        }),
+        tonal_weights,
+        pitch_class_counts: [[0; 12]; 6],
+        key_follow: request.key_follow,
         targets: std::array::from_fn(|idx| {
             request
                 .targets
@@ -460,14 +417,42 @@ pub fn step(
             for (logit, bias) in comp.logits.iter_mut().zip(&comp.part_bias[role.idx()]) {
                 *logit += bias;
             }
-            if let Some(per_bar) = comp.targets[role.idx()].and_then(|t| t.notes_per_bar) {
-                lean_to_pace(&mut comp.logits, comp.grammar.block_notes, per_bar);
+            if let Some(target) = comp.targets[role.idx()] {
+                if let Some(per_bar) = target.onsets_per_bar {
+                    let written = if role.is_pitched() {
+                        comp.grammar.block_onsets
+                    } else {
+                        comp.grammar.block_notes
+                    };
+                    lean_to_pace(&mut comp.logits, written, per_bar);
+                }
+                if let (Some(per_onset), true) =
+                    (target.notes_per_onset, comp.grammar.onset_notes > 0)
+                {
+                    lean_to_voicing(&mut comp.logits, comp.grammar.onset_notes, per_onset);
+                }
+            }
+            if let Some(weights) = &comp.tonal_weights[role.idx()] {
+                let balance = balance_bias(
+                    &comp.pitch_class_counts[role.idx()],
+                    weights,
+                    comp.key_follow,
+                );
+                for (id, logit) in comp.logits.iter_mut().enumerate() {
+                    if let Some(Token::Pitch(pitch)) = Token::from_id(id as u32) {
+                        *logit += balance[pitch.rem_euclid(12) as usize];
+                    }
+                }
             }
         }
         let token = sampler
             .sample(&comp.logits, &comp.allowed, &comp.sampling, &mut comp.rng)
             .unwrap_or(BAR);
         comp.num_tokens += 1;
+        if let (Some(role), Some(Token::Pitch(pitch))) = (comp.grammar.part, Token::from_id(token))
+        {
+            comp.pitch_class_counts[role.idx()][pitch.rem_euclid(12) as usize] += 1;
+        }
         comp.grammar.feed(token);
         if token == BAR {
             comp.bars_done += 1;
@@ -603,47 +588,6 @@ mod tests {
                 "PITCH_48"
             ]
         );
-    }
-
-    #[test]
-    fn key_follow_leans_away_from_pitches_outside_the_scale_unless_the_key_is_locked() {
-        use super::super::steering::BandPlan;
-        use crate::model::notes::tokens_v2::Key;
-        let mut request = BandRequest {
-            context: Vec::new(),
-            num_context_bars: 4,
-            num_bars: 8,
-            ts: TimeSig::FOUR_FOUR,
-            plan: BandPlan {
-                globals: Default::default(),
-                header: Vec::new(),
-                key: Some(Key {
-                    pitch_class: 0,
-                    minor: false,
-                }),
-            },
-            sampling: SamplingSettings {
-                temperature: 1.0,
-                top_k: 0,
-                top_p: 1.0,
-            },
-            constraints: Constraints::default(),
-            key_follow: 1.0,
-            targets: Vec::new(),
-            seed: 1,
-        };
-        let bias = pitch_bias(&request);
-        assert_eq!(bias[id("PITCH_60").unwrap() as usize], 0.0);
-        assert_eq!(bias[id("PITCH_61").unwrap() as usize], -KEY_FOLLOW_NATS);
-        assert_eq!(bias[id("DRUM_KICK").unwrap() as usize], 0.0);
-        request.key_follow = 0.5;
-        assert_eq!(bias_at(&request, "PITCH_70"), -0.5 * KEY_FOLLOW_NATS);
-        request.constraints.key_lock = Some((0, false));
-        assert!(pitch_bias(&request).iter().all(|&b| b == 0.0));
-    }
-
-    fn bias_at(request: &BandRequest, name: &str) -> f32 {
-        pitch_bias(request)[id(name).unwrap() as usize]
     }
 
     #[test]

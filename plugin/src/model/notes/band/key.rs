@@ -12,8 +12,8 @@ const MINOR: [f64; 12] = [
     6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
 ];
 
-/// The best-correlated key (ties: lower tonic, major first), or `None` without pitched notes.
-pub fn estimate_key(parts: &Parts) -> Option<Key> {
+/// The context's duration-weighted pitch classes (durations capped at 4 beats), drums left out.
+pub fn pitch_class_histogram(parts: &Parts) -> [f64; 12] {
     let mut hist = [0.0f64; 12];
     let cap = 4 * i64::from(TICKS_PER_QUARTER);
     for (role, notes) in parts {
@@ -24,22 +24,32 @@ pub fn estimate_key(parts: &Parts) -> Option<Key> {
             hist[n.pitch.rem_euclid(12) as usize] += n.duration_ticks.clamp(1, cap) as f64;
         }
     }
+    hist
+}
+
+/// The Krumhansl-Kessler profile of `key`, indexed by pitch class.
+pub fn profile(key: Key) -> [f64; 12] {
+    let base = if key.minor { &MINOR } else { &MAJOR };
+    let pc = usize::from(key.pitch_class % 12);
+    std::array::from_fn(|i| base[(i + 12 - pc) % 12])
+}
+
+/// The best-correlated key (ties: lower tonic, major first), or `None` without pitched notes.
+pub fn estimate_key(parts: &Parts) -> Option<Key> {
+    let hist = pitch_class_histogram(parts);
     if hist.iter().sum::<f64>() <= 0.0 {
         return None;
     }
     let mut best: Option<(Key, f64)> = None;
     for pc in 0..12u8 {
-        for (minor, profile) in [(false, &MAJOR), (true, &MINOR)] {
-            let rotated: [f64; 12] = std::array::from_fn(|i| profile[(i + 12 - pc as usize) % 12]);
-            let r = correlation(&hist, &rotated);
+        for minor in [false, true] {
+            let key = Key {
+                pitch_class: pc,
+                minor,
+            };
+            let r = correlation(&hist, &profile(key));
             if best.is_none_or(|(_, b)| r > b + 1e-12) {
-                best = Some((
-                    Key {
-                        pitch_class: pc,
-                        minor,
-                    },
-                    r,
-                ));
+                best = Some((key, r));
             }
         }
     }

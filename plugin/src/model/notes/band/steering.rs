@@ -7,9 +7,9 @@ use super::super::prompt::{read_key, words};
 use super::super::tokens_v2::{
     derive_part_attrs, Feel, Genre, Globals, HeaderEntry, Key, PartAttrs, Role, TempoBin, TimeSig,
 };
-use super::composer::PartTarget;
 use super::context::{as_parts, ContextPart};
 use super::key::estimate_key;
+use super::priors::PartTarget;
 use crate::instruments::Instrument;
 use crate::model::generator::Density;
 
@@ -391,10 +391,25 @@ pub fn targets(
                 let hi = part.notes.iter().map(|n| n.pitch).max().unwrap_or(60);
                 (lo - margin + shift, hi + margin + shift)
             });
+            let center = part.role.is_pitched().then(|| {
+                part.notes.iter().map(|n| f64::from(n.pitch)).sum::<f64>() / part.notes.len() as f64
+                    + f64::from(shift)
+            });
+            let notes_per_onset = part.role.is_pitched().then(|| {
+                let mut onsets: Vec<i64> = part.notes.iter().map(|n| n.start_ticks).collect();
+                onsets.sort_unstable();
+                onsets.dedup();
+                part.notes.len() as f64 / onsets.len() as f64
+            });
             PartTarget {
                 role: part.role,
                 range,
-                notes_per_bar: Some(part.notes.len() as f64 / bars * pace),
+                center,
+                notes_per_onset,
+                // A pitched part's pace is its onsets (a chord is one), a drum part's its hits.
+                onsets_per_bar: Some(
+                    part.notes.len() as f64 / notes_per_onset.unwrap_or(1.0) / bars * pace,
+                ),
             }
         })
         .collect()
@@ -508,12 +523,12 @@ mod tests {
         let plain = targets(&ctx, 4, &read_words(""), Density::Any);
         // Pitches 45..53, 16 notes in 4 bars.
         assert_eq!(plain[0].range, Some((40, 58)));
-        assert_eq!(plain[0].notes_per_bar, Some(4.0));
+        assert_eq!(plain[0].onsets_per_bar, Some(4.0));
         let moved = targets(&ctx, 4, &read_words("busier and higher"), Density::Any);
         assert_eq!(moved[0].range, Some((52, 70)));
-        assert!(moved[0].notes_per_bar.unwrap() > 4.0);
+        assert!(moved[0].onsets_per_bar.unwrap() > 4.0);
         let sparse = targets(&ctx, 4, &read_words(""), Density::Sparse);
-        assert!(sparse[0].notes_per_bar.unwrap() < 4.0);
+        assert!(sparse[0].onsets_per_bar.unwrap() < 4.0);
     }
 
     #[test]
