@@ -154,7 +154,7 @@ const BALANCE_PRIOR_NOTES: f64 = 6.0;
 
 /// Weight of the balance prior at full key follow: a pitch class played e times its target
 /// share so far loses `BALANCE_NATS` nats (one under).
-pub const BALANCE_NATS: f32 = 5.0;
+pub const BALANCE_NATS: f32 = 6.0;
 
 /// The balance prior, per pitch class of the part being written: a class the part has played
 /// more than its share of [`tonal_weights`] so far loses (log of the excess, times

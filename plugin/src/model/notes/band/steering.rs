@@ -357,11 +357,12 @@ pub fn plan(
 const BASS_RANGE_MARGIN: i32 = 5;
 const RANGE_MARGIN: i32 = 7;
 
-/// Notes per bar a density word or the panel's density multiplies a part's own pace by.
+/// Onsets per bar a density word or the panel's density multiplies a part's own pace by: busy
+/// is twice as busy, sparse half.
 fn pace_factor(shift: Option<i8>) -> f64 {
     match shift {
-        Some(s) if s > 0 => 1.6,
-        Some(s) if s < 0 => 0.6,
+        Some(s) if s > 0 => 2.0,
+        Some(s) if s < 0 => 0.5,
         _ => 1.0,
     }
 }
