@@ -1,6 +1,8 @@
 //! The command line tool as a user runs it: a MIDI input is heard in the output (played by the
-//! plugin's instruments before the continuation), and the model's suggested sampling applies
-//! unless a flag says otherwise.
+//! plugin's instruments before the continuation), the model's suggested sampling applies
+//! unless a flag says otherwise, and hostile input (a prompt that is not UTF-8, a MIDI note
+//! years into the file, a MIDI file of a hundred thousand notes) is a clear error, never a
+//! panic or an allocation sized from the file.
 
 mod common;
 
@@ -37,6 +39,92 @@ fn continue_riff(dir: &Path, extra: &[&str]) -> Output {
         )
         .output()
         .unwrap()
+}
+
+/// Runs `continuo continue` on `input` with `extra` flags and the given prompt bytes.
+fn continue_input(dir: &Path, input: &Path, prompt: &std::ffi::OsStr) -> Output {
+    std::process::Command::new(env_path("CONTINUO_TEST_CLI"))
+        .args(["continue", "--model"])
+        .arg(notes_model_dir())
+        .arg("--input")
+        .arg(input)
+        .args(["--bars", "1", "--prompt"])
+        .arg(prompt)
+        .arg("--out")
+        .arg(dir.join("out.wav"))
+        .env(
+            continuo::model::runtime::ORT_LIBRARY_ENV,
+            env_path("CONTINUO_TEST_ORT_LIBRARY"),
+        )
+        .output()
+        .unwrap()
+}
+
+/// A standard MIDI file (format 0, 96 ticks a beat) holding `events`: (delta ticks, bytes).
+fn midi_file(events: &[(u32, [u8; 3])]) -> Vec<u8> {
+    let mut track = Vec::new();
+    for (delta, bytes) in events {
+        // Variable-length delta, most significant group first.
+        let mut groups = vec![(delta & 0x7f) as u8];
+        let mut rest = delta >> 7;
+        while rest > 0 {
+            groups.push((rest & 0x7f) as u8 | 0x80);
+            rest >>= 7;
+        }
+        track.extend(groups.iter().rev());
+        track.extend_from_slice(bytes);
+    }
+    track.extend_from_slice(&[0x00, 0xff, 0x2f, 0x00]);
+    let mut file = b"MThd".to_vec();
+    file.extend_from_slice(&[0, 0, 0, 6, 0, 0, 0, 1, 0, 96]);
+    file.extend_from_slice(b"MTrk");
+    file.extend_from_slice(&(track.len() as u32).to_be_bytes());
+    file.extend_from_slice(&track);
+    file
+}
+
+/// Exit status 1 (a reported error, not a panic's 101) with `expected` in the message.
+fn assert_refused(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(expected), "expected {expected:?} in: {stderr}");
+}
+
+#[test]
+fn a_prompt_that_is_not_utf8_is_an_error_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = temp_dir("utf8");
+    let output = continue_input(&dir, &demo_riff(), std::ffi::OsStr::from_bytes(b"busy \xff\xfe"));
+    assert_refused(&output, "--prompt must be UTF-8 text");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_midi_note_years_into_the_file_is_refused_before_anything_is_allocated() {
+    let dir = temp_dir("far-note");
+    let input = dir.join("far.mid");
+    // The largest delta a MIDI file can hold (2^28 - 1 ticks, about 32 days at 120 BPM).
+    let far = midi_file(&[(0x0fff_ffff, [0x90, 60, 100]), (96, [0x80, 60, 0])]);
+    std::fs::write(&input, far).unwrap();
+    let output = continue_input(&dir, &input, "".as_ref());
+    assert_refused(&output, "the command line takes at most 600 s");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_midi_file_of_a_hundred_thousand_notes_is_refused() {
+    let dir = temp_dir("many-notes");
+    let input = dir.join("many.mid");
+    let events: Vec<(u32, [u8; 3])> = (0..100_000u32)
+        .flat_map(|i| {
+            let key = 36 + (i % 48) as u8;
+            [(0, [0x90, key, 90]), (1, [0x80, key, 0])]
+        })
+        .collect();
+    std::fs::write(&input, midi_file(&events)).unwrap();
+    let output = continue_input(&dir, &input, "".as_ref());
+    assert_refused(&output, "holds 100000 notes; the command line takes at most 12000");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -36,9 +36,12 @@ pub fn read_notes(path: &Path) -> Result<Vec<BeatNote>, MidiFileError> {
         Timing::Timecode(..) => return Err(MidiFileError::SmpteTiming { path: shown }),
     };
     let mut notes = Vec::new();
+    // One table of sounding notes for all tracks: a file of thousands of tiny tracks must not
+    // cost a table each.
+    let mut open: Vec<Option<(u64, u8)>> = vec![None; 16 * 128];
     for track in &smf.tracks {
         let mut tick: u64 = 0;
-        let mut open: Vec<Option<(u64, u8)>> = vec![None; 16 * 128];
+        open.fill(None);
         for event in track {
             tick += event.delta.as_int() as u64;
             if let TrackEventKind::Midi { channel, message } = event.kind {

@@ -12,6 +12,7 @@ use continuo::params::{
 };
 use continuo::picture::{write_piano_roll, RollNote};
 use continuo::timeline::{part_name, BeatNote, Meter, MidiEvent, DRUM_CHANNEL};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -53,10 +54,12 @@ struct Args {
     guidance: Option<f32>,
 }
 
-fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    match argv.next().as_deref() {
-        Some("continue") => {}
-        Some("-h" | "--help") | None => return Err(USAGE.into()),
+/// Reads the command line. Paths may be any bytes the system allows; flags, numbers and the
+/// prompt must be UTF-8, and a value that is not is an error, not a panic.
+fn parse(mut argv: impl Iterator<Item = OsString>) -> Result<Args, String> {
+    match argv.next().as_ref().map(|a| a.to_str()) {
+        Some(Some("continue")) => {}
+        Some(Some("-h" | "--help")) | None => return Err(USAGE.into()),
         Some(other) => return Err(format!("unknown command {other:?}\n\n{USAGE}")),
     }
     let mut args = Args {
@@ -78,32 +81,39 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         guidance: None,
     };
     while let Some(flag) = argv.next() {
-        let mut value = || argv.next().ok_or_else(|| format!("{flag} needs a value"));
+        let flag = flag
+            .into_string()
+            .map_err(|f| format!("unknown option {f:?}\n\n{USAGE}"))?;
+        let mut value_os = || argv.next().ok_or_else(|| format!("{flag} needs a value"));
         let num_err = |what: &str, v: &str| format!("{what} must be a number, got {v:?}");
+        let text = |v: OsString| {
+            v.into_string()
+                .map_err(|v| format!("{flag} must be UTF-8 text, got {v:?}"))
+        };
         match flag.as_str() {
-            "--model" => args.model = value()?.into(),
-            "--input" => args.input = value()?.into(),
-            "--out" => args.out = value()?.into(),
-            "--out-midi" => args.out_midi = Some(value()?.into()),
-            "--out-png" => args.out_png = Some(value()?.into()),
+            "--model" => args.model = value_os()?.into(),
+            "--input" => args.input = value_os()?.into(),
+            "--out" => args.out = value_os()?.into(),
+            "--out-midi" => args.out_midi = Some(value_os()?.into()),
+            "--out-png" => args.out_png = Some(value_os()?.into()),
             "--rate" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.rate = v.parse().map_err(|_| num_err("--rate", &v))?;
             }
             "--bpm" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.bpm = v.parse().map_err(|_| num_err("--bpm", &v))?;
             }
             "--bars" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.bars = v.parse().map_err(|_| num_err("--bars", &v))?;
             }
             "--context-bars" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.context_bars = v.parse().map_err(|_| num_err("--context-bars", &v))?;
             }
             "--time-sig" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 let (n, d) = v
                     .split_once('/')
                     .ok_or_else(|| format!("--time-sig looks like 3/4, got {v:?}"))?;
@@ -112,25 +122,25 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     d.parse().map_err(|_| num_err("--time-sig", &v))?,
                 );
             }
-            "--prompt" => args.prompt = value()?,
+            "--prompt" => args.prompt = text(value_os()?)?,
             "--seed" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.seed = v.parse().map_err(|_| num_err("--seed", &v))?;
             }
             "--temperature" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.temperature = Some(v.parse().map_err(|_| num_err("--temperature", &v))?);
             }
             "--top-k" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.top_k = Some(v.parse().map_err(|_| num_err("--top-k", &v))?);
             }
             "--top-p" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.top_p = Some(v.parse().map_err(|_| num_err("--top-p", &v))?);
             }
             "--guidance" => {
-                let v = value()?;
+                let v = text(value_os()?)?;
                 args.guidance = Some(v.parse().map_err(|_| num_err("--guidance", &v))?);
             }
             "-h" | "--help" => return Err(USAGE.into()),
@@ -211,6 +221,9 @@ fn is_midi(path: &std::path::Path) -> bool {
 /// anything longer only costs memory.
 const MAX_INPUT_SECONDS: f64 = 600.0;
 
+/// Most notes a MIDI input may hold: 20 a second for the longest input, far more than a riff.
+const MAX_INPUT_NOTES: usize = 12_000;
+
 /// A MIDI input played by the plugin's instruments (channel 10 on the drum kit, every other
 /// channel on the default instrument), so the output file carries the riff audibly before the
 /// continuation. Two channels of `num_frames` frames.
@@ -254,7 +267,15 @@ fn play_notes(
 
 fn run(args: Args) -> Result<(), String> {
     let midi_input = if is_midi(&args.input) {
-        Some(midi_file::read_notes(&args.input).map_err(|e| e.to_string())?)
+        let notes = midi_file::read_notes(&args.input).map_err(|e| e.to_string())?;
+        if notes.len() > MAX_INPUT_NOTES {
+            return Err(format!(
+                "{} holds {} notes; the command line takes at most {MAX_INPUT_NOTES}",
+                args.input.display(),
+                notes.len()
+            ));
+        }
+        Some(notes)
     } else {
         None
     };
@@ -503,7 +524,7 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match parse(std::env::args().skip(1)).and_then(run) {
+    match parse(std::env::args_os().skip(1)).and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");

@@ -16,6 +16,9 @@ pub enum ModelError {
     #[error("{0} has no continuo.toml manifest and is not a recognised model layout")]
     NoManifest(PathBuf),
 
+    #[error("model folder {path} cannot be read: {reason} (check its permissions)")]
+    Unreadable { path: PathBuf, reason: String },
+
     #[error("manifest {path} could not be read: {reason}")]
     BadManifest { path: PathBuf, reason: String },
 

@@ -120,6 +120,19 @@ struct RawFile {
     sha256: Option<String>,
 }
 
+/// Why a folder's manifest could not be looked at: absent, or there but unreadable (a folder
+/// without read permission must not read as a folder without a manifest).
+fn missing_manifest(folder: PathBuf, err: std::io::Error) -> ModelError {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        ModelError::NoManifest(folder)
+    } else {
+        ModelError::Unreadable {
+            path: folder,
+            reason: err.to_string(),
+        }
+    }
+}
+
 impl Manifest {
     /// Reads and validates `folder/continuo.toml`. Not real-time safe: reads files.
     pub fn load(folder: &Path) -> Result<Self, ModelError> {
@@ -130,8 +143,10 @@ impl Manifest {
             .canonicalize()
             .map_err(|_| ModelError::NoFolder(folder.to_path_buf()))?;
         let manifest_path = folder.join(MANIFEST_FILE);
-        if !manifest_path.is_file() {
-            return Err(ModelError::NoManifest(folder));
+        match std::fs::metadata(&manifest_path) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err(ModelError::NoManifest(folder)),
+            Err(err) => return Err(missing_manifest(folder, err)),
         }
         let bad = |reason: String| ModelError::BadManifest {
             path: manifest_path.clone(),
@@ -303,6 +318,18 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir.canonicalize().unwrap()
+    }
+
+    #[test]
+    fn an_unreadable_folder_is_not_reported_as_a_folder_without_a_manifest() {
+        use std::io::{Error, ErrorKind};
+        let folder = PathBuf::from("/models/locked");
+        let denied = missing_manifest(folder.clone(), Error::from(ErrorKind::PermissionDenied));
+        assert!(matches!(denied, ModelError::Unreadable { .. }), "{denied}");
+        assert!(denied.to_string().contains("cannot be read"), "{denied}");
+        assert!(!denied.to_string().contains("has no continuo.toml"), "{denied}");
+        let absent = missing_manifest(folder, Error::from(ErrorKind::NotFound));
+        assert!(matches!(absent, ModelError::NoManifest(_)), "{absent}");
     }
 
     mod confine {
