@@ -574,8 +574,9 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // The v2 tokenizer's reference against its vectors (the Rust side runs them in the unit tests).
     run(Command::new(&py).arg(root.join("models/notes2/test_tokens.py")))?;
     // The shipped model on a few riffs (chords, bass, drums, two parts; MIDI and audio), held to
-    // the bounds of continuo-eval --check: it loads, keeps the parts, the key lock and the range
-    // hold, the audio path repeats itself, "add drums" adds drums.
+    // the bounds of continuo-eval --check: it loads, keeps the parts, the key, the bass range,
+    // the register and the voicing, the key lock and the range hold, the audio path repeats
+    // itself, "add drums" adds drums.
     eval_tools()?;
     let mut eval = Command::new(root.join("target/debug/continuo-eval"));
     eval.arg("--model").arg(root.join(NOTES_MODEL));

@@ -327,7 +327,10 @@ mod tests {
         let denied = missing_manifest(folder.clone(), Error::from(ErrorKind::PermissionDenied));
         assert!(matches!(denied, ModelError::Unreadable { .. }), "{denied}");
         assert!(denied.to_string().contains("cannot be read"), "{denied}");
-        assert!(!denied.to_string().contains("has no continuo.toml"), "{denied}");
+        assert!(
+            !denied.to_string().contains("has no continuo.toml"),
+            "{denied}"
+        );
         let absent = missing_manifest(folder, Error::from(ErrorKind::NotFound));
         assert!(matches!(absent, ModelError::NoManifest(_)), "{absent}");
     }
