@@ -87,14 +87,21 @@ fn midi_file(events: &[(u32, [u8; 3])]) -> Vec<u8> {
 fn assert_refused(output: &Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(expected), "expected {expected:?} in: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in: {stderr}"
+    );
 }
 
 #[test]
 fn a_prompt_that_is_not_utf8_is_an_error_not_a_panic() {
     use std::os::unix::ffi::OsStrExt;
     let dir = temp_dir("utf8");
-    let output = continue_input(&dir, &demo_riff(), std::ffi::OsStr::from_bytes(b"busy \xff\xfe"));
+    let output = continue_input(
+        &dir,
+        &demo_riff(),
+        std::ffi::OsStr::from_bytes(b"busy \xff\xfe"),
+    );
     assert_refused(&output, "--prompt must be UTF-8 text");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -123,7 +130,10 @@ fn a_midi_file_of_a_hundred_thousand_notes_is_refused() {
         .collect();
     std::fs::write(&input, midi_file(&events)).unwrap();
     let output = continue_input(&dir, &input, "".as_ref());
-    assert_refused(&output, "holds 100000 notes; the command line takes at most 12000");
+    assert_refused(
+        &output,
+        "holds 100000 notes; the command line takes at most 12000",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
