@@ -16,6 +16,7 @@ pub mod params;
 pub mod picture;
 pub mod resample;
 pub mod timeline;
+pub mod wav_file;
 
 #[cfg(test)]
 mod layer_rules;

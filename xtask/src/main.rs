@@ -55,6 +55,9 @@ const USAGE: &str = "usage: cargo xtask <command>
                         v1, from MIDI and from audio rendered by fluidsynth, and print the figures
                         next to the baselines (out/eval-notes.md); ARGS go to continuo-eval
   bench                 the audio thread's cost per 64-frame block next to a plain copy
+  fuzz [CASES]          the fuzz targets (tests/fuzz.rs: manifest, both tokenizers, MIDI files,
+                        MIDI input events, WAV files) with CASES mutated inputs each (default
+                        1,000,000; CI runs 10,000), release build, cases and execs/s per target
   export-musicgen --checkpoint DIR --out MODEL_DIR [--int8]
   export-musicgen --tiny-random [--stereo] --out MODEL_DIR [--int8]
                         a Hugging Face MusicGen checkpoint (or a tiny random one) to a Continuo
@@ -84,6 +87,7 @@ fn main() -> Result<()> {
         "test" => test(&root, &rest),
         "bench" => bench(&root),
         "eval-notes" => eval_notes(&root, &rest),
+        "fuzz" => fuzz(&root, &rest),
         "export-musicgen" => export_musicgen(&root, &rest),
         "bench-musicgen" => bench_musicgen(&root),
         _ => {
@@ -739,6 +743,32 @@ fn eval_notes(root: &Path, args: &[String]) -> Result<()> {
         .args(args)
         .envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
     run(&mut eval)
+}
+
+/// The long fuzz run: every target of tests/fuzz.rs with `CASES` inputs (CI runs 10,000 in the
+/// debug build through `test`).
+fn fuzz(root: &Path, args: &[String]) -> Result<()> {
+    let cases = match args.first() {
+        Some(n) => n
+            .parse::<u64>()
+            .map_err(|_| anyhow::anyhow!("fuzz CASES must be a number, got {n:?}"))?,
+        None => 1_000_000,
+    };
+    run(Command::new("cargo")
+        .current_dir(root)
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "continuo-tests",
+            "--test",
+            "fuzz",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("CONTINUO_FUZZ_CASES", cases.to_string()))
 }
 
 fn bench(root: &Path) -> Result<()> {

@@ -163,37 +163,6 @@ fn parse(mut argv: impl Iterator<Item = OsString>) -> Result<Args, String> {
     Ok(args)
 }
 
-fn read_wav(path: &PathBuf) -> Result<(u32, Vec<Vec<f32>>), String> {
-    let mut reader =
-        hound::WavReader::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let spec = reader.spec();
-    let num_channels = spec.channels as usize;
-    if num_channels == 0 {
-        return Err(format!("{} has no channels", path.display()));
-    }
-    let samples: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>(),
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1i64 << (spec.bits_per_sample - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()
-        }
-    }
-    .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
-    let num_frames = samples.len() / num_channels;
-    let mut channels = vec![
-        Vec::with_capacity(num_frames),
-        Vec::with_capacity(num_frames),
-    ];
-    for frame in samples.chunks_exact(num_channels) {
-        channels[0].push(frame[0]);
-        channels[1].push(if num_channels > 1 { frame[1] } else { frame[0] });
-    }
-    Ok((spec.sample_rate, channels))
-}
-
 fn write_wav(path: &PathBuf, rate: u32, channels: &[Vec<f32>]) -> Result<(), String> {
     let spec = hound::WavSpec {
         channels: 2,
@@ -296,7 +265,7 @@ fn run(args: Args) -> Result<(), String> {
             let frames = (seconds * args.rate as f64).ceil() as usize;
             (args.rate, play_notes(notes, args.bpm, args.rate, frames)?)
         }
-        None => read_wav(&args.input)?,
+        None => continuo::wav_file::read(&args.input)?,
     };
     if !(22_050..=192_000).contains(&rate) {
         return Err(format!(
