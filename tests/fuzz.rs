@@ -1,6 +1,7 @@
 //! Fuzzing by mutation, as property tests: every parser the plugin and its command line feed
 //! from outside (the model manifest, both tokenizers, MIDI files, MIDI input events as the
-//! engine captures them, WAV files) gets mutated and random inputs; each must answer with a
+//! engine captures them, WAV files, ONNX graphs through the model loader) gets mutated and
+//! random inputs (the saved-state loader's target is in the CLAP harness, clap_host.rs); each must answer with a
 //! value or a clear error, never a panic. `CONTINUO_FUZZ_CASES` sets the cases per target
 //! (10,000 by default, as CI runs them; `cargo xtask fuzz` runs 1,000,000) and
 //! `CONTINUO_FUZZ_SEED` the seed. An input that panics is written to
@@ -389,4 +390,46 @@ fn wav_files() {
             Err(e) => said(e),
         },
     );
+}
+
+/// A path the test command sets; fails (never skips) without it.
+fn test_env(name: &str) -> PathBuf {
+    let path = std::env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!("{name} is not set: run through `cargo xtask test` or `cargo xtask fuzz`")
+        });
+    assert!(path.exists(), "{name}={} does not exist", path.display());
+    path
+}
+
+#[test]
+fn onnx_graphs_from_mutated_files() {
+    let lib = test_env("CONTINUO_TEST_ORT_LIBRARY");
+    // Edition 2021: set before any thread of this binary reads it (the runtime loads once).
+    std::env::set_var(continuo::model::runtime::ORT_LIBRARY_ENV, lib);
+    let tone = test_env("CONTINUO_TEST_MODELS").join("tone");
+    let seeds = vec![std::fs::read(tone.join("tone.onnx")).unwrap()];
+    let folder = std::env::temp_dir().join(format!("continuo-fuzz-onnx-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    // The test tone's manifest without its checksum, so each mutated graph reaches ONNX Runtime.
+    let manifest = std::fs::read_to_string(tone.join("continuo.toml")).unwrap();
+    let manifest: String = manifest
+        .lines()
+        .filter(|l| !l.starts_with("sha256"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(folder.join("continuo.toml"), manifest).unwrap();
+    fuzz(
+        "onnx-graph",
+        |rng| mutate(rng, &seeds),
+        |bytes| {
+            std::fs::write(folder.join("tone.onnx"), bytes).unwrap();
+            match continuo::model::load(&folder) {
+                Ok(_) => true,
+                Err(e) => said(e),
+            }
+        },
+    );
+    let _ = std::fs::remove_dir_all(&folder);
 }

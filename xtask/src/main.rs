@@ -56,7 +56,7 @@ const USAGE: &str = "usage: cargo xtask <command>
                         next to the baselines (out/eval-notes.md); ARGS go to continuo-eval
   bench                 the audio thread's cost per 64-frame block next to a plain copy
   fuzz [CASES]          the fuzz targets (tests/fuzz.rs: manifest, both tokenizers, MIDI files,
-                        MIDI input events, WAV files) with CASES mutated inputs each (default
+                        MIDI input events, WAV files, ONNX graphs) with CASES inputs each (default
                         1,000,000; CI runs 10,000), release build, cases and execs/s per target
   export-musicgen --checkpoint DIR --out MODEL_DIR [--int8]
   export-musicgen --tiny-random [--stereo] --out MODEL_DIR [--int8]
@@ -754,6 +754,9 @@ fn fuzz(root: &Path, args: &[String]) -> Result<()> {
             .map_err(|_| anyhow::anyhow!("fuzz CASES must be a number, got {n:?}"))?,
         None => 1_000_000,
     };
+    let lib = setup(root)?;
+    let py = venv(root)?;
+    let models = test_models(root, &py)?;
     run(Command::new("cargo")
         .current_dir(root)
         .args([
@@ -768,7 +771,9 @@ fn fuzz(root: &Path, args: &[String]) -> Result<()> {
             "--test-threads",
             "1",
         ])
-        .env("CONTINUO_FUZZ_CASES", cases.to_string()))
+        .env("CONTINUO_FUZZ_CASES", cases.to_string())
+        .env("CONTINUO_TEST_ORT_LIBRARY", lib)
+        .env("CONTINUO_TEST_MODELS", models))
 }
 
 fn bench(root: &Path) -> Result<()> {
