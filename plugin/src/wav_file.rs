@@ -45,10 +45,12 @@ pub fn decode(bytes: &[u8], shown: &str) -> Result<(u32, Vec<Vec<f32>>), String>
                 .map(|s| s.map(|v| v as f32 * scale))
                 .collect::<Result<_, _>>()
         }
-        format => return Err(format!(
+        format => {
+            return Err(format!(
             "{shown} has {}-bit {format:?} samples; supported: 8 to 32-bit integer, 32-bit float",
             spec.bits_per_sample
-        )),
+        ))
+        }
     }
     .map_err(|e| format!("cannot decode {shown}: {e}"))?;
     let num_frames = samples.len() / num_channels;
