@@ -125,6 +125,17 @@ fn render_take(configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
 }
 
 fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u32) -> Take {
+    render_take_then(source, configure, bars, |_| {})
+}
+
+/// [`render_take_from`], running `after_take` on the renderer once the take has played, before
+/// the panel's Save MIDI.
+fn render_take_then(
+    source: Riff,
+    configure: impl Fn(&OfflineRenderer),
+    bars: u32,
+    after_take: impl FnOnce(&mut OfflineRenderer),
+) -> Take {
     use_test_runtime();
     let mut r = renderer(RATE, BLOCK);
     r.load_model(&model_dir(), std::time::Duration::from_secs(60))
@@ -202,6 +213,7 @@ fn render_take_from(source: Riff, configure: impl Fn(&OfflineRenderer), bars: u3
         );
     }
     let message = r.shared.text.lock().message.clone();
+    after_take(&mut r);
     let heard = r
         .shared
         .last_take
@@ -336,4 +348,79 @@ fn listening_to_midi_only_ignores_the_audio() {
         "{}",
         take.message
     );
+}
+
+/// A 16 KB tmpfs, filled to the last byte, unmounted when dropped.
+struct FullDisk {
+    dir: PathBuf,
+}
+
+impl FullDisk {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("continuo-full-disk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .expect("mount runs");
+        assert!(
+            mounted.success(),
+            "this test mounts a 16 KB tmpfs to fill it (needs root, as CI runs)"
+        );
+        let disk = Self { dir };
+        let filler = vec![0u8; 4096];
+        let mut file = std::fs::File::create(disk.dir.join("filler")).unwrap();
+        use std::io::Write;
+        while file.write_all(&filler).is_ok() {}
+        disk
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_full_disk_while_saving_a_take_is_reported_and_the_plugin_plays_on() {
+    let take = render_take_then(
+        Riff::Midi,
+        |_| {},
+        2,
+        |r| {
+            let disk = FullDisk::new();
+            let dir = disk.dir.join("takes");
+            std::fs::create_dir_all(&dir).ok();
+            assert!(r.send(continuo::bridge::WorkerCommand::ExportMidi(dir.clone())));
+            let started = std::time::Instant::now();
+            let error = loop {
+                if let Some(error) = r.shared.text.lock().error.clone() {
+                    break error;
+                }
+                assert!(started.elapsed().as_secs() < 10, "no error reported");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            };
+            println!("[full disk] the panel says: {error}");
+            assert!(error.contains("No space left on device"), "{error}");
+            // Nothing half-written is left behind.
+            let left: Vec<_> = std::fs::read_dir(&dir)
+                .map(|d| d.map(|e| e.unwrap().path()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "a partial take was left: {left:?}");
+            // The plugin keeps playing: blocks keep coming out finite.
+            let mut l = vec![0.25f32; BLOCK];
+            let mut rr = vec![0.25f32; BLOCK];
+            for _ in 0..20 {
+                let mut chans: [&mut [f32]; 2] = [&mut l, &mut rr];
+                nice_assert_no_alloc::assert_no_alloc(|| r.process(&mut chans, &[]));
+                assert!(l.iter().chain(&rr).all(|s| s.is_finite()));
+            }
+            r.shared.text.lock().error = None;
+        },
+    );
+    // And the next save, to a disk with room, works (render_take saves after the hook).
+    assert!(!take.saved_midi.is_empty());
 }

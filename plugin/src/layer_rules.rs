@@ -11,6 +11,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("timeline", &[]),
     ("resample", &[]),
     ("picture", &[]),
+    ("wav_file", &[]),
     ("instruments", &["timeline"]),
     ("midi_file", &["timeline"]),
     ("model", &["timeline", "instruments", "resample"]),

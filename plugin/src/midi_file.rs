@@ -112,6 +112,15 @@ pub fn write_notes(
     tempo_bpm: f64,
     tracks: &[(&str, &[BeatNote])],
 ) -> Result<(), MidiFileError> {
+    let bytes = encode_notes(tempo_bpm, tracks);
+    std::fs::write(path, bytes).map_err(|e| MidiFileError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// [`write_notes`]'s file as bytes, for a caller that writes them itself.
+pub fn encode_notes(tempo_bpm: f64, tracks: &[(&str, &[BeatNote])]) -> Vec<u8> {
     let micros_per_beat = (60_000_000.0 / tempo_bpm.clamp(1.0, 1000.0)).round() as u32;
     let mut smf = Smf::new(Header::new(
         Format::Parallel,
@@ -176,10 +185,10 @@ pub fn write_notes(
         });
         smf.tracks.push(track);
     }
-    smf.save(path).map_err(|e| MidiFileError::Write {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })
+    let mut bytes = Vec::new();
+    smf.write_std(&mut bytes)
+        .expect("writing a MIDI file into memory cannot fail");
+    bytes
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub fn write_take_midi(take: Option<&TakeSummary>, dir: &Path) -> Result<PathBuf
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let path = dir.join(format!("continuo-take-seed{}-{stamp}.mid", take.seed));
+    let stem = format!("continuo-take-seed{}-{stamp}", take.seed);
     let meter = Meter::new(take.tempo_bpm, (4, 4));
     let beat_notes = meter.all_to_beats(&take.notes, 0.0);
     // One track per part: the parts play on their own channels.
@@ -66,9 +66,49 @@ pub fn write_take_midi(take: Option<&TakeSummary>, dir: &Path) -> Result<PathBuf
         .iter()
         .map(|(name, notes)| (name.as_str(), notes.as_slice()))
         .collect();
-    crate::midi_file::write_notes(&path, take.tempo_bpm, &named)
-        .map_err(|e| ExportError::Write(e.to_string()))?;
-    Ok(path)
+    let bytes = crate::midi_file::encode_notes(take.tempo_bpm, &named);
+    write_new_file(dir, &stem, "mid", &bytes)
+}
+
+/// Writes `bytes` to a file of `dir` that did not exist: `stem.ext`, else `stem-2.ext`, ... (two
+/// saves in one second never overwrite each other). A write that fails (a full disk) removes
+/// what it wrote and says where and why.
+pub fn write_new_file(
+    dir: &Path,
+    stem: &str,
+    ext: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, ExportError> {
+    use std::io::Write;
+    for n in 1..=1000u32 {
+        let name = if n == 1 {
+            format!("{stem}.{ext}")
+        } else {
+            format!("{stem}-{n}.{ext}")
+        };
+        let path = dir.join(name);
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(ExportError::Write(format!("{}: {e}", path.display()))),
+        };
+        return match file.write_all(bytes).and_then(|()| file.sync_all()) {
+            Ok(()) => Ok(path),
+            Err(e) => {
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                Err(ExportError::Write(format!("{}: {e}", path.display())))
+            }
+        };
+    }
+    Err(ExportError::Write(format!(
+        "{} already holds 1000 takes named {stem}",
+        dir.display()
+    )))
 }
 
 /// A take's notes as note-on/off events in frames from its start, sorted (offs first at equal
@@ -179,6 +219,20 @@ mod tests {
             let notes = crate::midi_file::read_notes(&path).unwrap();
             assert_eq!(notes.len(), 1);
             assert!((notes[0].start_beats - 1.0).abs() < 1e-3);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+
+        #[test]
+        fn saves_in_the_same_second_never_overwrite_each_other() {
+            let dir =
+                std::env::temp_dir().join(format!("continuo-export-twice-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let first = write_new_file(&dir, "take", "mid", b"one").unwrap();
+            let second = write_new_file(&dir, "take", "mid", b"two").unwrap();
+            assert_ne!(first, second);
+            assert_eq!(std::fs::read(&first).unwrap(), b"one");
+            assert_eq!(std::fs::read(&second).unwrap(), b"two");
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
