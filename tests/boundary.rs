@@ -1,6 +1,7 @@
 //! The thread boundary, driven through the offline engine under the allocation guard: failures
 //! reach the audio side as values (a NaN context, a model that panics, a model that errors
-//! mid-take, a model that writes NaN), no render hangs, the next take works; and capture never
+//! mid-take, a model that writes NaN, a model folder deleted while loaded), no render hangs,
+//! the next take works; and capture never
 //! loses context offline, so the same long input and seed give the same take every time.
 //!
 //! Each render runs on its own thread with a deadline: a hang fails the test instead of CI.
@@ -135,6 +136,51 @@ fn a_job_that_panics_ends_its_segment_and_the_next_model_plays() {
     assert!(
         tone_energy(&second[0][bar..2 * bar]) > 0.05,
         "the next take did not play"
+    );
+}
+
+#[test]
+fn a_model_folder_deleted_while_loaded_keeps_playing_and_a_reload_says_why_it_cannot() {
+    let (first, reload_error, message, second) = within(Duration::from_secs(120), || {
+        use_test_runtime();
+        // A copy of the test tone's folder that this test may delete.
+        let dir =
+            std::env::temp_dir().join(format!("continuo-deleted-model-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(model("tone")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+        let mut r = renderer(RATE, BLOCK);
+        r.load_model(&dir, Duration::from_secs(30)).unwrap();
+        set_without_host(&r.params.length_bars, 1, RATE);
+        set_without_host(&r.params.mix, 1.0, RATE);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let bar = r.frames_per_bar().round() as usize;
+        let silence = [vec![0.0f32; 3 * bar], vec![0.0f32; 3 * bar]];
+        // The loaded model lives in memory: the next take still plays.
+        let first = render(&mut r, &silence, BLOCK, Some(bar / 2));
+        // Loading the vanished folder again (a project reopened, the panel's reload) says why it
+        // cannot and keeps the model that plays.
+        let reload_error = r.load_model(&dir, Duration::from_secs(30)).unwrap_err();
+        let message = r.shared.text.lock().error.clone().unwrap_or_default();
+        let second = render(&mut r, &silence, BLOCK, Some(bar / 2));
+        (first, reload_error, message, second)
+    });
+    let bar = (RATE as f64 * 2.0) as usize;
+    assert!(
+        tone_energy(&first[0][bar..2 * bar]) > 0.05,
+        "the take after the folder was deleted did not play"
+    );
+    assert!(
+        reload_error.contains("does not exist"),
+        "reload error: {reload_error}"
+    );
+    assert!(message.contains("does not exist"), "panel: {message}");
+    assert!(
+        tone_energy(&second[0][bar..2 * bar]) > 0.05,
+        "the model that was playing was dropped by the failed reload"
     );
 }
 
