@@ -54,7 +54,7 @@ impl Rng {
     }
 
     fn chance(&mut self, one_in: u64) -> bool {
-        self.next_u64() % one_in == 0
+        self.next_u64().is_multiple_of(one_in)
     }
 
     /// A number that is usually ordinary and sometimes an edge: 0, ±1, extremes.

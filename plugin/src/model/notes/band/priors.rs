@@ -5,7 +5,7 @@
 //! being written. Worker thread; the builders allocate, [`lean_to_pace`] does not.
 
 use super::super::constraints::scale_pitch_classes;
-use super::super::tokens_v2::{Feel, HeaderEntry, Key, Role, Token, VOCAB_SIZE};
+use super::super::tokens_v2::{Feel, HeaderEntry, Key, Role, Token, TICKS_PER_QUARTER, VOCAB_SIZE};
 use super::context::{as_parts, ContextPart};
 use super::key::{estimate_key, pitch_class_histogram, profile};
 
@@ -83,9 +83,6 @@ const VOICING_NATS_PER_NOTE: f32 = 2.0;
 /// is a single line: a second pitch at an onset costs [`MONO_NATS`], in effect never.
 const MONO_NOTES_PER_ONSET: f64 = 1.05;
 const MONO_NATS: f32 = 20.0;
-
-/// Grid ticks per quarter note in the v2 grid (POS tokens count these).
-const TICKS_PER_QUARTER: u32 = super::super::tokens_v2::TICKS_PER_QUARTER as u32;
 
 /// The take's key as a bias per token id: pitches outside its scale (major, or minor with its
 /// raised 7th, as the key lock has it) lose `key_follow * KEY_FOLLOW_NATS`. No key, a key lock
@@ -215,11 +212,7 @@ pub fn part_bias(
                     *b -= per_octave * ((f64::from(pitch) - center).abs() / 12.0) as f32;
                 }
             }
-            Some(Token::Pos(pos)) => {
-                if against_feel(pos, feel) {
-                    *b -= FEEL_NATS;
-                }
-            }
+            Some(Token::Pos(pos)) if against_feel(pos, feel) => *b -= FEEL_NATS,
             _ => {}
         }
     }
