@@ -1065,6 +1065,20 @@ enum Expect {
     Loads,
 }
 
+/// Panics unless every parameter reads finite and inside its range (after a state load).
+fn assert_params_in_range(plugin: &mut Plugin, label: &str) {
+    for (name, _) in PARAMS {
+        let desc = plugin.param(name).clone();
+        let v = plugin.value(name);
+        assert!(
+            v.is_finite() && desc.min <= v && v <= desc.max,
+            "{label}: {name} reads {v} outside {}..{}",
+            desc.min,
+            desc.max
+        );
+    }
+}
+
 #[test]
 fn corrupt_states_are_refused_or_clamped() {
     let env = TestEnv::get();
@@ -1205,16 +1219,7 @@ fn corrupt_states_are_refused_or_clamped() {
         if result.is_err() {
             num_refused += 1;
         }
-        for (name, _) in PARAMS {
-            let desc = plugin.param(name).clone();
-            let v = plugin.value(name);
-            assert!(
-                v.is_finite() && desc.min <= v && v <= desc.max,
-                "{label}: {name} reads {v} outside {}..{}",
-                desc.min,
-                desc.max
-            );
-        }
+        assert_params_in_range(&mut plugin, label);
         let model_refused = label.starts_with("model-dir");
         let prompt_case = label.contains("prompt");
         // Triggers only where no model can load; elsewhere a bundled default model could play.
@@ -2788,16 +2793,7 @@ fn mutated_saved_states_never_crash() {
         if plugin.load(&bytes).is_err() {
             num_refused += 1;
         }
-        for (name, _) in PARAMS {
-            let desc = plugin.param(name).clone();
-            let v = plugin.value(name);
-            assert!(
-                v.is_finite() && desc.min <= v && v <= desc.max,
-                "case {case}: {name} reads {v} outside {}..{}",
-                desc.min,
-                desc.max
-            );
-        }
+        assert_params_in_range(&mut plugin, &format!("case {case}"));
         if case % 1000 == 999 {
             let processor = plugin.activate(48_000.0, 512);
             let (processor, ()) = plugin.run_audio(processor, |p| {

@@ -23,14 +23,14 @@ fn demo_riff() -> PathBuf {
     ))
 }
 
-fn continue_riff(dir: &Path, extra: &[&str]) -> Output {
+/// Runs `continuo continue --model <notes> --input <input> <flags> --out dir/out.wav`.
+fn run_continue<S: AsRef<std::ffi::OsStr>>(dir: &Path, input: &Path, flags: &[S]) -> Output {
     std::process::Command::new(env_path("CONTINUO_TEST_CLI"))
         .args(["continue", "--model"])
         .arg(notes_model_dir())
         .arg("--input")
-        .arg(demo_riff())
-        .args(["--bars", "2", "--seed", "3"])
-        .args(extra)
+        .arg(input)
+        .args(flags)
         .arg("--out")
         .arg(dir.join("out.wav"))
         .env(
@@ -41,23 +41,19 @@ fn continue_riff(dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Runs `continuo continue` on `input` with `extra` flags and the given prompt bytes.
+fn continue_riff(dir: &Path, extra: &[&str]) -> Output {
+    let mut flags = vec!["--bars", "2", "--seed", "3"];
+    flags.extend_from_slice(extra);
+    run_continue(dir, &demo_riff(), &flags)
+}
+
+/// Runs `continuo continue` on `input` for one bar with the given prompt bytes.
 fn continue_input(dir: &Path, input: &Path, prompt: &std::ffi::OsStr) -> Output {
-    std::process::Command::new(env_path("CONTINUO_TEST_CLI"))
-        .args(["continue", "--model"])
-        .arg(notes_model_dir())
-        .arg("--input")
-        .arg(input)
-        .args(["--bars", "1", "--prompt"])
-        .arg(prompt)
-        .arg("--out")
-        .arg(dir.join("out.wav"))
-        .env(
-            continuo::model::runtime::ORT_LIBRARY_ENV,
-            env_path("CONTINUO_TEST_ORT_LIBRARY"),
-        )
-        .output()
-        .unwrap()
+    run_continue(
+        dir,
+        input,
+        &["--bars".as_ref(), "1".as_ref(), "--prompt".as_ref(), prompt],
+    )
 }
 
 /// A standard MIDI file (format 0, 96 ticks a beat) holding `events`: (delta ticks, bytes).

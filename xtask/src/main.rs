@@ -587,23 +587,14 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     for riff in CI_RIFFS {
         eval.args(["--riff", riff]);
     }
-    eval.args([
-        "--seeds",
-        "1",
-        "--audio",
-        "--fluidsynth",
-        "fluidsynth",
-        "--sound-font",
-        GM_SOUND_FONT,
-    ])
-    .arg("--work-dir")
-    .arg(root.join("target").join("eval-audio"))
-    .arg("--check")
-    .envs(
-        eval_envs(root)?
-            .iter()
-            .map(|(k, v)| (*k, v.as_os_str().to_owned())),
-    );
+    eval.args(["--seeds", "1"])
+        .args(eval_audio_args(root))
+        .arg("--check")
+        .envs(
+            eval_envs(root)?
+                .iter()
+                .map(|(k, v)| (*k, v.as_os_str().to_owned())),
+        );
     run(&mut eval)?;
     let mut pytest = Command::new(&py);
     pytest
@@ -710,6 +701,24 @@ fn eval_envs(root: &Path) -> Result<Vec<(&'static str, PathBuf)>> {
     ])
 }
 
+/// continuo-eval's flags for the audio path: riffs rendered by fluidsynth with the GM font,
+/// kept in target/eval-audio.
+fn eval_audio_args(root: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = [
+        "--audio",
+        "--fluidsynth",
+        "fluidsynth",
+        "--sound-font",
+        GM_SOUND_FONT,
+        "--work-dir",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.push(root.join("target").join("eval-audio").into());
+    args
+}
+
 fn eval_notes(root: &Path, args: &[String]) -> Result<()> {
     eval_tools()?;
     let envs = eval_envs(root)?;
@@ -728,15 +737,7 @@ fn eval_notes(root: &Path, args: &[String]) -> Result<()> {
         .arg(root.join(NOTES_MODEL))
         .arg("--model")
         .arg(root.join(NOTES_V1_MODEL))
-        .args([
-            "--audio",
-            "--fluidsynth",
-            "fluidsynth",
-            "--sound-font",
-            GM_SOUND_FONT,
-        ])
-        .arg("--work-dir")
-        .arg(root.join("target").join("eval-audio"))
+        .args(eval_audio_args(root))
         .arg("--out")
         .arg(out_dir.join("eval-notes.md"))
         .args(["--per-riff"])

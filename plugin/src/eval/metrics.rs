@@ -819,6 +819,16 @@ impl KOfN {
             self.k += usize::from(passed);
         }
     }
+
+    /// k / n; `None` for no cases.
+    pub fn share(self) -> Option<f64> {
+        (self.n > 0).then(|| self.k as f64 / self.n as f64)
+    }
+
+    /// Whether every case passed; `None` for no cases.
+    pub fn all(self) -> Option<bool> {
+        (self.n > 0).then_some(self.k == self.n)
+    }
 }
 
 impl fmt::Display for KOfN {

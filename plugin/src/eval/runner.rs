@@ -615,17 +615,11 @@ pub fn check(report: &Report) -> Vec<String> {
             format!("{}: in scale {v:.2} < {CHECK_MIN_IN_SCALE}", model.name),
         );
     }
-    if s.parts_kept.n > 0 {
-        bound(
-            s.parts_kept.k == s.parts_kept.n,
-            format!("{}: parts kept {}", model.name, s.parts_kept),
-        );
+    if let Some(all) = s.parts_kept.all() {
+        bound(all, format!("{}: parts kept {}", model.name, s.parts_kept));
     }
-    if s.drums_kept.n > 0 {
-        bound(
-            s.drums_kept.k == s.drums_kept.n,
-            format!("{}: drums kept {}", model.name, s.drums_kept),
-        );
+    if let Some(all) = s.drums_kept.all() {
+        bound(all, format!("{}: drums kept {}", model.name, s.drums_kept));
     }
     if let Some(v) = s.empty_bars.value() {
         bound(
@@ -633,22 +627,21 @@ pub fn check(report: &Report) -> Vec<String> {
             format!("{}: empty bars {v:.2}", model.name),
         );
     }
-    let share = |kn: &KOfN| (kn.n > 0).then(|| kn.k as f64 / kn.n as f64);
-    if let Some(v) = share(&s.key_agrees_context) {
+    if let Some(v) = s.key_agrees_context.share() {
         bound(
             v >= CHECK_MIN_KEY_AGREEMENT,
             format!("{}: key = context's {}", model.name, s.key_agrees_context),
         );
     }
-    if let Some(v) = share(&s.polyphony_kept) {
+    if let Some(v) = s.polyphony_kept.share() {
         bound(
             v >= CHECK_MIN_POLYPHONY_KEPT,
             format!("{}: polyphony kept {}", model.name, s.polyphony_kept),
         );
     }
-    if s.bass_in_range.n > 0 {
+    if let Some(all) = s.bass_in_range.all() {
         bound(
-            s.bass_in_range.k == s.bass_in_range.n,
+            all,
             format!("{}: bass in range {}", model.name, s.bass_in_range),
         );
     }

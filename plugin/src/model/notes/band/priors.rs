@@ -260,13 +260,17 @@ pub fn lean_to_pace(logits: &mut [f32], written: u32, per_bar: f64) {
     } else {
         return;
     };
+    penalize(logits, penalty, |token| match token {
+        Token::Pos(_) => onsets,
+        Token::Bar | Token::Part(_) => !onsets,
+        _ => false,
+    });
+}
+
+/// Takes `penalty` from the logit of every token `chosen` picks. Real-time safe.
+fn penalize(logits: &mut [f32], penalty: f32, chosen: impl Fn(Token) -> bool) {
     for (id, logit) in logits.iter_mut().enumerate() {
-        let penalized = match Token::from_id(id as u32) {
-            Some(Token::Pos(_)) => onsets,
-            Some(Token::Bar | Token::Part(_)) => !onsets,
-            _ => false,
-        };
-        if penalized {
+        if Token::from_id(id as u32).is_some_and(&chosen) {
             *logit -= penalty;
         }
     }
@@ -293,17 +297,12 @@ pub fn lean_to_voicing(logits: &mut [f32], onset_notes: u32, per_onset: f64) {
     } else {
         return;
     };
-    for (id, logit) in logits.iter_mut().enumerate() {
-        let penalized = match Token::from_id(id as u32) {
-            // A velocity after a note at this onset opens another pitch at the same onset.
-            Some(Token::Pitch(_) | Token::Vel(_)) => more,
-            Some(Token::Pos(_) | Token::Part(_) | Token::Bar) => !more,
-            _ => false,
-        };
-        if penalized {
-            *logit -= penalty;
-        }
-    }
+    penalize(logits, penalty, |token| match token {
+        // A velocity after a note at this onset opens another pitch at the same onset.
+        Token::Pitch(_) | Token::Vel(_) => more,
+        Token::Pos(_) | Token::Part(_) | Token::Bar => !more,
+        _ => false,
+    });
 }
 
 #[cfg(test)]
