@@ -22,14 +22,18 @@ use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 /// Seconds of take audio each voice ring holds. The worker keeps the whole take itself and feeds
-/// the ring ahead of playback; 8 s covers the longest stall of a busy worker we have seen with
-/// room to spare, at 6 MB per voice at 192 kHz.
-pub const PLAYBACK_RING_SECONDS: f64 = 8.0;
+/// the ring ahead of playback every tick (a tick steps the model for at most 15 ms), so 2 s
+/// covers a stall a hundred times longer than a tick, at 1.5 MB per voice at 96 kHz: rings are
+/// per instance, and eight instances each holding 8 s would cost 100 MB at 96 kHz.
+pub const PLAYBACK_RING_SECONDS: f64 = 2.0;
+
+/// Host blocks each voice ring holds at least: an offline render waits for a whole block.
+pub const PLAYBACK_MIN_BLOCKS: usize = 4;
 
 /// Seconds of input audio the capture ring holds between two worker drains when playing live.
-/// The worker drains every few milliseconds and never loads a model on its own thread, so 4 s is
-/// ample; offline, the audio side waits for room instead of dropping (see `audio/`).
-pub const CAPTURE_RING_SECONDS: f64 = 4.0;
+/// The worker drains every tick and never loads a model on its own thread, so 2 s is ample;
+/// offline, the audio side waits for room instead of dropping (see `audio/`).
+pub const CAPTURE_RING_SECONDS: f64 = 2.0;
 
 /// Host blocks the capture ring holds at least, whatever the rate: a host with huge blocks still
 /// gets several blocks of slack.
@@ -91,7 +95,8 @@ pub fn capture_capacity(host_rate_hz: f32, max_block_frames: usize) -> CaptureCa
 /// largest block. Not real-time safe: allocates. Call from `activate()`.
 pub fn connect(host_rate_hz: f32, max_block_frames: usize) -> (AudioEnds, WorkerEnds) {
     let rate = host_rate_hz.max(1.0) as f64;
-    let voice_frames = (rate * PLAYBACK_RING_SECONDS) as usize;
+    let voice_frames = ((rate * PLAYBACK_RING_SECONDS) as usize)
+        .max(max_block_frames.max(1) * PLAYBACK_MIN_BLOCKS);
     let (to_worker, from_audio) = HeapRb::<AudioToWorker>::new(MESSAGE_CAPACITY).split();
     let (to_audio, from_worker) = HeapRb::<WorkerToAudio>::new(MESSAGE_CAPACITY).split();
     let (capture_tx, capture_rx) =
@@ -123,8 +128,8 @@ mod tests {
         use super::*;
 
         #[test]
-        fn holds_four_seconds_or_eight_blocks() {
-            assert_eq!(capture_capacity(48_000.0, 512).num_frames, 192_000);
+        fn holds_two_seconds_or_eight_blocks() {
+            assert_eq!(capture_capacity(48_000.0, 512).num_frames, 96_000);
             assert_eq!(capture_capacity(8_000.0, 65_536).num_frames, 524_288);
         }
     }

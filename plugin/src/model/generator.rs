@@ -187,6 +187,12 @@ pub trait Generator: Send {
     /// Fraction of the job done, 0 to 1.
     fn progress(&self) -> f32;
 
+    /// Frees what the job held (caches, rendered audio) once the worker has read its results
+    /// (the take's notes, what it heard): each instance keeps its own generator, and a finished
+    /// job's key-value cache would otherwise stay resident in every one of them until the next
+    /// take. The next `begin` starts afresh either way.
+    fn finish(&mut self) {}
+
     /// The notes of the job, for families that write notes, as soon as they are known (before
     /// the job finishes); empty until then and for families that write audio.
     fn take_notes(&self) -> Vec<Note> {

@@ -1,7 +1,7 @@
 //! The worker's jobs: a trigger becomes a job and a take, steps become take audio, and a job that
 //! fails or is replaced ends on both sides. Worker thread.
 
-use super::Worker;
+use super::{release_free_memory, Worker};
 use crate::bridge::messages::TakeError;
 use crate::bridge::status::{Phase, TakeSummary};
 use crate::bridge::{JobId, SegmentStart, WorkerEvent, WorkerToAudio};
@@ -109,7 +109,9 @@ impl Worker {
         let output = match job.step(generator.as_mut()) {
             Ok(output) => output,
             Err(error) => {
+                generator.finish();
                 self.job = None;
+                release_free_memory();
                 self.fail(job_id, error);
                 return;
             }
@@ -144,7 +146,9 @@ impl Worker {
         if let Some(report) = generator.context_report() {
             message = format!("{message} {report}");
         }
+        generator.finish();
         self.job = None;
+        release_free_memory();
         self.shared.progress.store(1.0);
         self.shared.eta_seconds.store(0.0);
         self.shared.set_message(message);

@@ -57,6 +57,8 @@ impl Worker {
                 self.loaded_dir = Some(dir.clone());
                 self.shared.set_phase(Phase::Ready);
                 self.emit(WorkerEvent::ModelLoaded { dir, info });
+                // Reading and checking the model's files left their buffers free.
+                super::release_free_memory();
             }
             LoadOutcome::Failed { dir, error } => {
                 let kept_previous = self.generator.is_some();

@@ -485,6 +485,10 @@ impl Generator for MusicgenGenerator {
         Ok(Step::Continue)
     }
 
+    fn finish(&mut self) {
+        self.job = None;
+    }
+
     fn progress(&self) -> f32 {
         match &self.job {
             None => 1.0,

@@ -349,6 +349,11 @@ impl Generator for NotesGenerator {
         in_seconds(&self.last_notes, job.seconds_per_16th)
     }
 
+    fn finish(&mut self) {
+        self.job = None;
+        self.decoder.reset();
+    }
+
     fn progress(&self) -> f32 {
         // Listening takes about a fifth of a job, composing most of the rest.
         match &self.job {

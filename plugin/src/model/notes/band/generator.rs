@@ -383,6 +383,11 @@ impl Generator for BandGenerator {
         })
     }
 
+    fn finish(&mut self) {
+        self.job = None;
+        self.decoder.reset();
+    }
+
     fn take_notes(&self) -> Vec<timeline::Note> {
         match self.job.as_ref() {
             Some(job) if job.audio.is_some() => job.notes.clone(),
