@@ -156,8 +156,7 @@ impl ActiveJob {
         started_host_frames: u64,
     ) -> Result<Self, TakeError> {
         let num_model_channels = generator.info().num_channels.clamp(1, 2);
-        generator
-            .begin(request)
+        crate::model::pool::run(|| generator.begin(request))
             .map_err(|e| TakeError::Begin(e.to_string()))?;
         let resampler =
             StreamResampler::new(plan.model_rate_hz, plan.host_rate_hz, num_model_channels)
@@ -186,8 +185,8 @@ impl ActiveJob {
     /// silence here, before they reach the resampler or the take.
     pub fn step(&mut self, generator: &mut dyn Generator) -> Result<StepOutput<'_>, TakeError> {
         self.model_out.clear();
-        let step = generator
-            .step(&mut self.model_out)
+        let model_out = &mut self.model_out;
+        let step = crate::model::pool::run(|| generator.step(model_out))
             .map_err(|e| TakeError::Step(e.to_string()))?;
         sanitise(&mut self.model_out);
         self.num_model_frames_done += self.model_out.len() / self.num_model_channels;

@@ -5,6 +5,7 @@ pub mod generator;
 pub mod manifest;
 pub mod musicgen;
 pub mod notes;
+pub mod pool;
 pub mod runtime;
 pub mod sampling;
 pub mod session;
