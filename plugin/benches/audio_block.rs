@@ -4,6 +4,11 @@
 //! The engine is measured in its busiest state: a take playing from its ring, input captured,
 //! mix and gain smoothed per sample. A stand-in for the worker keeps the ring full between timed
 //! batches, so only `process()` is inside the timer.
+//!
+//! With `CONTINUO_BENCH_CALLGRIND=engine|copy|setup` it runs `CALLGRIND_BLOCKS` blocks of one
+//! kind untimed and exits, for counting instructions under callgrind (`cargo xtask bench`): the
+//! engine's and the copy's instructions per block are each run's total minus the setup run's,
+//! over the number of blocks. Instruction counts do not depend on the machine's load.
 
 use continuo::audio::AudioEngine;
 use continuo::bridge::{AudioToWorker, PanelRequests, SegmentStart, SharedStatus, WorkerToAudio};
@@ -19,6 +24,8 @@ const RATE: f32 = 48_000.0;
 const BLOCK: usize = 64;
 const BATCH: usize = 2_000;
 const NUM_BATCHES: usize = 200;
+/// Blocks per callgrind run: 64,000 frames, within one fill of the take's ring.
+const CALLGRIND_BLOCKS: usize = 1_000;
 
 fn main() {
     let params = Arc::new(ContinuoParams::default());
@@ -66,6 +73,28 @@ fn main() {
         num_frames: u64::MAX,
         start: SegmentStart::NextGrid(continuo::params::SyncMode::Now),
     });
+
+    if let Ok(kind) = std::env::var("CONTINUO_BENCH_CALLGRIND") {
+        for _ in 0..CALLGRIND_BLOCKS {
+            match kind.as_str() {
+                "engine" => {
+                    left.copy_from_slice(&input);
+                    right.copy_from_slice(&input);
+                    engine.process(&mut [&mut left, &mut right], &transport, &[]);
+                }
+                "copy" => {
+                    left.copy_from_slice(&input);
+                    right.copy_from_slice(&input);
+                }
+                _ => {}
+            }
+            black_box(&mut left);
+            black_box(&mut right);
+        }
+        assert_eq!(shared.num_underruns.load(Ordering::Relaxed), 0);
+        println!("RESULT callgrind_blocks={CALLGRIND_BLOCKS}");
+        return;
+    }
 
     let mut engine_ns = Vec::with_capacity(NUM_BATCHES);
     let mut copy_ns = Vec::with_capacity(NUM_BATCHES);
@@ -128,4 +157,6 @@ fn main() {
         budget_ns,
         100.0 * median(&engine_ns) / budget_ns
     );
+    println!("RESULT engine_ns={:.1}", median(&engine_ns));
+    println!("RESULT copy_ns={:.1}", median(&copy_ns));
 }

@@ -107,4 +107,6 @@ fn main() {
         seconds / v1
     );
     println!("  v2 / v1 time: {:.2}", v2 / v1);
+    println!("RESULT v2_s={v2:.4}");
+    println!("RESULT v1_s={v1:.4}");
 }

@@ -176,7 +176,12 @@ impl Plugin for Continuo {
             buffer_config.sample_rate,
             buffer_config.max_buffer_size.max(1) as usize,
             offline,
-        );
+        )
+        // Ardour 7 marks its export only per block, which nice-plug's VST3 wrapper drops.
+        .map(|audio| match context.plugin_api() {
+            PluginApi::Vst3 => audio.with_freewheel_detection(),
+            _ => audio,
+        });
         if self.audio.is_none() {
             self.shared
                 .set_error("The engine is busy; deactivate and activate the plugin again.");
@@ -244,7 +249,8 @@ impl Plugin for Continuo {
             pos_beats: t.pos_beats(),
             bar_start_beats: t.bar_start_pos_beats(),
             pos_samples: t.pos_samples(),
-        };
+        }
+        .with_exact_beats();
         audio.process(buffer.as_slice(), &transport, &notes[..num_notes]);
         let last_frame = buffer.samples().saturating_sub(1) as u32;
         for &MidiEvent {

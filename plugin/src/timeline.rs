@@ -8,6 +8,11 @@
 /// Tempo used when the host gives none, or nonsense, in beats per minute.
 pub const FALLBACK_TEMPO_BPM: f64 = 120.0;
 
+/// How far a host may round its beat position, in beats. Ardour 7 sends whole ticks (1/1920
+/// beat: 12.5 frames at 48 kHz and 120 BPM), which put a take up to 6 frames before its bar
+/// line; a position in samples within this distance is the same place, exactly.
+const BEAT_ROUNDING_TOLERANCE: f64 = 1.0 / 480.0;
+
 /// The host transport at the start of a block, copied out of the host's structure. Any thread;
 /// real-time safe.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,6 +49,25 @@ impl TransportSnapshot {
     /// The tempo and time signature, sanitised.
     pub fn meter(&self) -> Meter {
         Meter::from_host(self.tempo_bpm, self.time_sig)
+    }
+
+    /// The beat position recomputed from the sample position when the two agree to within a
+    /// host's rounding (the tempo has been constant since the start, as in most projects): the
+    /// grid then falls on the exact sample. When they disagree (a tempo change earlier in the
+    /// project, a host whose sample position starts elsewhere) the host's beats stand.
+    pub fn with_exact_beats(mut self) -> TransportSnapshot {
+        if let (Some(beats), Some(samples), Some(_)) =
+            (self.pos_beats, self.pos_samples, self.tempo_bpm)
+        {
+            let from_samples = samples as f64 / self.frames_per_beat();
+            if beats.is_finite()
+                && from_samples.is_finite()
+                && (from_samples - beats).abs() <= BEAT_ROUNDING_TOLERANCE
+            {
+                self.pos_beats = Some(from_samples);
+            }
+        }
+        self
     }
 
     /// The transport `offset_frames` into the block (same tempo).
@@ -340,6 +364,33 @@ mod tests {
             let mut stopped = t;
             stopped.playing = false;
             assert_eq!(stopped.advanced(12_000), stopped);
+        }
+
+        #[test]
+        fn exact_beats_come_from_the_samples_when_the_host_rounds() {
+            // Ardour 7 at 48 kHz, 120 BPM: sample 95,000 is beat 3.958333..., sent as a whole
+            // tick of 1/1920 beat.
+            let host = TransportSnapshot {
+                playing: true,
+                sample_rate_hz: 48_000.0,
+                tempo_bpm: Some(120.0),
+                time_sig: Some((4, 4)),
+                pos_beats: Some((95_000.0 / 24_000.0 * 1920.0_f64).round() / 1920.0),
+                bar_start_beats: Some(0.0),
+                pos_samples: Some(95_000),
+            };
+            assert_eq!(host.with_exact_beats().pos_beats, Some(95_000.0 / 24_000.0));
+            // A tempo change earlier in the project: samples and beats disagree by beats.
+            let changed = TransportSnapshot {
+                pos_beats: Some(6.0),
+                ..host
+            };
+            assert_eq!(changed.with_exact_beats().pos_beats, Some(6.0));
+            let no_tempo = TransportSnapshot {
+                tempo_bpm: None,
+                ..host
+            };
+            assert_eq!(no_tempo.with_exact_beats(), no_tempo);
         }
     }
 }

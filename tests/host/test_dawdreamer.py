@@ -98,11 +98,11 @@ def test_bounce_mode_render_places_the_take_on_the_next_bar(vst3_path):
 
 
 def test_render_places_the_take_on_a_bar_line(vst3_path):
-    """DawDreamer 0.9 prepares the plugin for real-time processing (the activation log says so),
-    so the plugin may not make the render wait for the model: the take starts on the first bar
-    line after it is ready, sample-exact, and then plays the test tone from its first sample.
-    With Bounce Mode on (the test above) or a host that says it renders offline (the CLAP
-    harness), the take lands on the very next bar."""
+    """DawDreamer 0.9 prepares the plugin for real-time processing (the activation log says so)
+    but renders far faster than real time, which the VST3 takes for a bounce (audio/freewheel.rs)
+    once half a second of audio has gone by: the take starts on a bar line, sample-exact, and then
+    plays the test tone from its first sample. With Bounce Mode on (the test above) or a host
+    that says it renders offline (the CLAP harness), the take lands on the very next bar."""
     out = render_with_trigger(vst3_path, 300.0, bounce=False)
     bar = int(round(4 * 60 / BPM * RATE))  # 88,200 frames
     nonzero = np.nonzero(np.abs(out[0]) > 0)[0]

@@ -50,11 +50,14 @@ const USAGE: &str = "usage: cargo xtask <command>
   install               bundle (release) and copy to ~/.vst3 and ~/.clap
   demo                  the main job: bundle and run the command line engine on the demo riff
   test                  every test: Rust unit and integration tests, the CLAP host harness and
-                        the Python host tests (pedalboard, DawDreamer)
+                        the Python host tests (pedalboard, DawDreamer, headless Ardour 7)
   eval-notes [ARGS]     continue the evaluation riffs (tests/riffs) with the shipped notes model and
                         v1, from MIDI and from audio rendered by fluidsynth, and print the figures
                         next to the baselines (out/eval-notes.md); ARGS go to continuo-eval
-  bench                 the audio thread's cost per 64-frame block next to a plain copy
+  bench [--no-musicgen] every figure in one table (out/bench.md): the audio thread's instructions
+                        and time per 64-frame block next to a plain copy, the default model's
+                        speed, MusicGen's step rate next to the Python loop, memory per instance
+                        at 48 and 96 kHz, fuzz executions per second
   fuzz [CASES]          the fuzz targets (tests/fuzz.rs: manifest, both tokenizers, MIDI files,
                         MIDI input events, WAV files, ONNX graphs) with CASES inputs each (default
                         1,000,000; CI runs 10,000), release build, cases and execs/s per target
@@ -85,11 +88,11 @@ fn main() -> Result<()> {
         "install" => install(&root),
         "demo" => demo(&root),
         "test" => test(&root, &rest),
-        "bench" => bench(&root),
+        "bench" => bench(&root, &rest),
         "eval-notes" => eval_notes(&root, &rest),
         "fuzz" => fuzz(&root, &rest),
         "export-musicgen" => export_musicgen(&root, &rest),
-        "bench-musicgen" => bench_musicgen(&root),
+        "bench-musicgen" => bench_musicgen(&root).map(|_| ()),
         _ => {
             println!("{USAGE}");
             if command.is_empty() || command == "help" || command == "--help" {
@@ -517,6 +520,22 @@ fn gui_test_tools() -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// Installs Ardour 7 (Debian's `ardour`, for the headless DAW test) when it is missing and we may.
+/// Without it the test says it was skipped.
+fn ardour() -> Result<()> {
+    if have("ardour7-lua") {
+        return Ok(());
+    }
+    if !have("apt-get") || not_root() {
+        eprintln!("note: the Ardour test needs Debian's `ardour` (7.x); it is skipped without it");
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", "ardour"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 fn not_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -529,6 +548,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     let lib = setup(root)?;
     let transcriber = setup_transcriber(root)?;
     gui_test_tools()?;
+    ardour()?;
     let py = venv(root)?;
     let models = test_models(root, &py)?;
     // Build every test, the command line tool and, with them, the plugin under test: a debug
@@ -598,7 +618,8 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     run(&mut eval)?;
     let mut pytest = Command::new(&py);
     pytest
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        // -rs: a skipped test (no Ardour, no display tools) says why in the summary.
+        .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
         .arg(root.join("tests/host"));
     pytest.envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
     run(&mut pytest)?;
@@ -777,20 +798,205 @@ fn fuzz(root: &Path, args: &[String]) -> Result<()> {
         .env("CONTINUO_TEST_MODELS", models))
 }
 
-fn bench(root: &Path) -> Result<()> {
+/// A `RESULT key=value` line's value.
+fn result_value(text: &str, key: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("RESULT {key}=")))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Runs a command, echoes and returns its stdout; fails with its stderr.
+fn output_of(cmd: &mut Command) -> Result<String> {
+    eprintln!("$ {cmd:?}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {cmd:?}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    print!("{stdout}");
+    if !out.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        bail!("{cmd:?} failed with {}", out.status);
+    }
+    Ok(stdout)
+}
+
+/// Every figure in one table: `cargo xtask bench [--no-musicgen]`, written to out/bench.md.
+fn bench(root: &Path, args: &[String]) -> Result<()> {
     let lib = setup(root)?;
-    run(Command::new("cargo").current_dir(root).args([
-        "bench",
-        "-p",
-        "continuo",
-        "--bench",
-        "audio_block",
-    ]))?;
-    // The shipped notes model, tokens to audio (ONNX Runtime from the cache).
-    run(Command::new("cargo")
+    let mut rows: Vec<[String; 3]> = Vec::new();
+
+    // The audio thread: instructions per block under callgrind (exact, load-independent) and
+    // time per block, each next to a plain copy of the block in the same run.
+    let built = Command::new("cargo")
         .current_dir(root)
-        .env("CONTINUO_ORT_LIBRARY", &lib)
-        .args(["bench", "-p", "continuo", "--bench", "notes_take"]))
+        .args([
+            "bench",
+            "--no-run",
+            "-p",
+            "continuo",
+            "--bench",
+            "audio_block",
+        ])
+        .output()
+        .context("building the audio bench")?;
+    let log = String::from_utf8_lossy(&built.stderr);
+    if !built.status.success() {
+        bail!("building the audio bench failed:\n{log}");
+    }
+    let exe = log
+        .lines()
+        .find_map(|l| {
+            l.split_once("benches/audio_block.rs (")
+                .map(|(_, r)| r.trim_end_matches(')'))
+        })
+        .map(|p| root.join(p))
+        .context("cargo did not say where the audio bench is")?;
+    if !have("valgrind") && !not_root() && have("apt-get") {
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "valgrind"]))?;
+    }
+    let instructions = |kind: &str| -> Result<f64> {
+        let out = Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(&exe)
+            .env("CONTINUO_BENCH_CALLGRIND", kind)
+            .output()
+            .context("running valgrind (apt-get install valgrind)")?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        err.lines()
+            .find_map(|l| {
+                l.split_once("Collected :")
+                    .map(|(_, n)| n.trim().to_string())
+            })
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("callgrind printed no total for {kind}:\n{err}"))
+    };
+    let blocks = 1_000.0;
+    let setup_ir = instructions("setup")?;
+    let engine_ir = (instructions("engine")? - setup_ir) / blocks;
+    let copy_ir = (instructions("copy")? - setup_ir) / blocks;
+    rows.push([
+        "audio thread, 64-frame stereo block at 48 kHz, take playing: instructions (callgrind)"
+            .into(),
+        format!("{engine_ir:.0}"),
+        format!("plain copy {copy_ir:.0} ({:.1}x)", engine_ir / copy_ir),
+    ]);
+    let timed = output_of(&mut Command::new(&exe))?;
+    if let (Some(e), Some(c)) = (
+        result_value(&timed, "engine_ns"),
+        result_value(&timed, "copy_ns"),
+    ) {
+        rows.push([
+            "the same block, time (median of 200 batches)".into(),
+            format!(
+                "{e:.0} ns ({:.3} % of the block's 1.33 ms)",
+                e / 1_333_333.0 * 100.0
+            ),
+            format!("plain copy {c:.0} ns ({:.1}x)", e / c),
+        ]);
+    }
+
+    // The shipped notes model, tokens to audio, next to v1 in the same run.
+    let notes = output_of(
+        Command::new("cargo")
+            .current_dir(root)
+            .env("CONTINUO_ORT_LIBRARY", &lib)
+            .args(["bench", "-q", "-p", "continuo", "--bench", "notes_take"]),
+    )?;
+    if let (Some(v2), Some(v1)) = (result_value(&notes, "v2_s"), result_value(&notes, "v1_s")) {
+        rows.push([
+            "default model (notes v2), 8 bars (16 s) from a four-part riff, one thread".into(),
+            format!("{v2:.2} s ({:.1}x real time)", 16.0 / v2),
+            format!("v1, one part: {v1:.2} s ({:.2}x)", v2 / v1),
+        ]);
+    }
+
+    // MusicGen: Continuo's decoder loop next to the plain Python onnxruntime loop.
+    if !args.iter().any(|a| a == "--no-musicgen") {
+        let m = bench_musicgen(root)?;
+        rows.push([
+            "MusicGen (musicgen-small dimensions, random weights), one step with guidance".into(),
+            format!("{:.1} ms ({:.2} steps/s)", m.rust_ms, 1e3 / m.rust_ms),
+            format!(
+                "Python loop {:.1} ms ({:.2}x as fast); memory floor {:.1} ms",
+                m.python_ms,
+                m.python_ms / m.rust_ms,
+                m.floor_ms
+            ),
+        ]);
+    }
+
+    // Memory per instance: 1 and 8 instances of the release VST3 in one process (pedalboard),
+    // each fed 30 s of audio and making a take from the shipped model.
+    bundle(root, &["continuo".into(), "--release".into()])?;
+    let py = venv(root)?;
+    let vst3 = root.join("target/bundled/continuo.vst3");
+    for rate in [48_000, 96_000] {
+        let rss = |n: usize| -> Result<f64> {
+            let out = output_of(
+                Command::new(&py)
+                    .arg(root.join("tests/host/bench/instances.py"))
+                    .arg(&vst3)
+                    .arg(rate.to_string())
+                    .arg(n.to_string())
+                    .env("CONTINUO_ORT_LIBRARY", &lib),
+            )?;
+            result_value(&out, "rss_mb").context("instances.py printed no RESULT")
+        };
+        let (one, eight) = (rss(1)?, rss(8)?);
+        rows.push([
+            format!(
+                "memory, each instance after the first, {} kHz (8 instances, one take each)",
+                rate / 1000
+            ),
+            format!("{:.1} MB", (eight - one) / 7.0),
+            format!("1 instance {one:.0} MB, 8 instances {eight:.0} MB (target: +10 MB each)"),
+        ]);
+    }
+
+    // Fuzz executions per second (release; 100,000 cases a target here, `cargo xtask fuzz` for
+    // the long run).
+    let models = test_models(root, &py)?;
+    let fuzz = output_of(
+        Command::new("cargo")
+            .current_dir(root)
+            .args([
+                "test",
+                "--release",
+                "-p",
+                "continuo-tests",
+                "--test",
+                "fuzz",
+                "--",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("CONTINUO_FUZZ_CASES", "100000")
+            .env("CONTINUO_TEST_ORT_LIBRARY", &lib)
+            .env("CONTINUO_TEST_MODELS", models),
+    )?;
+    for line in fuzz.lines().filter(|l| l.starts_with("[fuzz ")) {
+        if let (Some((name, _)), Some((_, rest))) = (
+            line.trim_start_matches("[fuzz ").split_once(']'),
+            line.rsplit_once(", "),
+        ) {
+            rows.push([
+                format!("fuzz target {name}"),
+                rest.to_string(),
+                "100,000 cases, 0 crashes".into(),
+            ]);
+        }
+    }
+
+    let mut table = String::from("| figure | value | reference, same run |\n|---|---|---|\n");
+    for [figure, value, reference] in &rows {
+        table.push_str(&format!("| {figure} | {value} | {reference} |\n"));
+    }
+    let out_dir = root.join("out");
+    fs::create_dir_all(&out_dir)?;
+    fs::write(out_dir.join("bench.md"), &table)?;
+    println!("\n{table}\n(written to out/bench.md)");
+    Ok(())
 }
 
 /// The exporter's Python environment (torch, transformers, optimum), made once and refreshed when
@@ -820,7 +1026,14 @@ const BENCH_ROUNDS: usize = 3;
 
 /// Builds (once) a random model with musicgen-small's dimensions, then times Continuo's decoder
 /// loop and the plain Python onnxruntime loop on it, one thread each, and the memory floor.
-fn bench_musicgen(root: &Path) -> Result<()> {
+/// Medians of the MusicGen bench: Continuo's ms per step, the Python loop's, the memory floor's.
+struct MusicgenBench {
+    rust_ms: f64,
+    python_ms: f64,
+    floor_ms: f64,
+}
+
+fn bench_musicgen(root: &Path) -> Result<MusicgenBench> {
     let lib = setup(root)?;
     let py = musicgen_venv(root)?;
     let model = root
@@ -899,5 +1112,9 @@ fn bench_musicgen(root: &Path) -> Result<()> {
         p / r,
         r / f
     );
-    Ok(())
+    Ok(MusicgenBench {
+        rust_ms: r,
+        python_ms: p,
+        floor_ms: f,
+    })
 }

@@ -4,6 +4,7 @@
 //!
 //! Talks to the worker only through `bridge` (rings and atomics); never imports `engine`.
 
+pub mod freewheel;
 pub mod grid;
 pub mod midi_out;
 pub mod voice;
@@ -14,6 +15,7 @@ use crate::bridge::{
 };
 use crate::params::{ContinuoParams, SharedParams};
 use crate::timeline::{MidiEvent, TransportSnapshot};
+use freewheel::FreewheelDetector;
 use midi_out::MidiOut;
 use ringbuf::traits::{Consumer, Observer, Producer};
 use std::sync::atomic::Ordering;
@@ -41,8 +43,10 @@ pub struct AudioEngine {
     sample_rate_hz: f32,
     /// The host said it renders offline (activation); fixed until the next activation.
     host_offline: bool,
-    /// Offline for this block: the host said so, or the user switched Bounce Mode on.
+    /// Offline for this block: the host said so, renders faster than real time (VST3 only, see
+    /// `freewheel`), or the user switched Bounce Mode on.
     offline: bool,
+    freewheel: Option<FreewheelDetector>,
     fade_frames: u32,
     voices: [Voice; NUM_VOICES],
     next_job_id: JobId,
@@ -88,6 +92,7 @@ impl AudioEngine {
             sample_rate_hz,
             host_offline: offline,
             offline,
+            freewheel: None,
             fade_frames: ((sample_rate_hz as f64 * FADE_SECONDS) as u32).max(1),
             voices: [Voice::default(); NUM_VOICES],
             next_job_id: 1,
@@ -103,6 +108,13 @@ impl AudioEngine {
             piece_start: 0,
             midi_out: MidiOut::with_capacity(MIDI_OUT_CAPACITY),
         }
+    }
+
+    /// Also treats a host that renders faster than real time as offline: for plugin formats
+    /// whose host's offline flag may not reach the plugin (VST3 through nice-plug).
+    pub fn with_freewheel_detection(mut self) -> Self {
+        self.freewheel = Some(FreewheelDetector::new(self.sample_rate_hz));
+        self
     }
 
     /// Forgets playing takes and pending jobs. Real-time safe.
@@ -127,7 +139,11 @@ impl AudioEngine {
         if num_frames == 0 || channels.is_empty() {
             return;
         }
-        let offline = self.host_offline || self.params.bounce_mode.value();
+        let freewheeling = self
+            .freewheel
+            .as_mut()
+            .is_some_and(|d| d.observe(Instant::now(), num_frames));
+        let offline = self.host_offline || freewheeling || self.params.bounce_mode.value();
         if offline != self.offline {
             self.offline = offline;
             self.shared.offline.store(offline, Ordering::Relaxed);
