@@ -2,6 +2,7 @@
 //! the loaded model), the history, the takes and the producer ends of the playback rings; it
 //! talks to the audio thread only through `bridge`, and never imports `audio`.
 
+pub mod allocator;
 pub mod context;
 pub mod export;
 pub mod feeder;
@@ -36,6 +37,7 @@ impl Engine {
         commands: Sender<WorkerCommand>,
         command_rx: Receiver<WorkerCommand>,
     ) -> std::io::Result<(Self, Receiver<WorkerEvent>)> {
+        allocator::fix_allocator_thresholds();
         let (events, event_rx) = crossbeam_channel::bounded(EVENT_CAPACITY);
         let worker_shared = shared.clone();
         let thread = std::thread::Builder::new()

@@ -1,10 +1,11 @@
 //! The worker's jobs: a trigger becomes a job and a take, steps become take audio, and a job that
 //! fails or is replaced ends on both sides. Worker thread.
 
-use super::{release_free_memory, Worker};
+use super::Worker;
 use crate::bridge::messages::TakeError;
 use crate::bridge::status::{Phase, TakeSummary};
 use crate::bridge::{JobId, SegmentStart, WorkerEvent, WorkerToAudio};
+use crate::engine::allocator::release_free_memory;
 use crate::engine::export::midi_events;
 use crate::engine::job::{ActiveJob, JobPlan};
 use crate::engine::takes::Take;

@@ -58,7 +58,7 @@ impl Worker {
                 self.shared.set_phase(Phase::Ready);
                 self.emit(WorkerEvent::ModelLoaded { dir, info });
                 // Reading and checking the model's files left their buffers free.
-                super::release_free_memory();
+                crate::engine::allocator::release_free_memory();
             }
             LoadOutcome::Failed { dir, error } => {
                 let kept_previous = self.generator.is_some();

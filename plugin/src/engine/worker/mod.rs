@@ -370,15 +370,3 @@ impl Worker {
         }
     }
 }
-
-/// Hands the allocator's free memory back to the system after a job or a load. glibc keeps what
-/// a thread freed in that thread's arena, and every instance has its own worker thread: eight
-/// instances would each keep a take's worth of freed buffers resident. A few milliseconds, on
-/// the worker, never on the audio thread.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
