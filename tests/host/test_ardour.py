@@ -123,3 +123,15 @@ def test_the_automated_temperature_reached_the_plugin(ardour):
     if isinstance(value, dict):  # nice-plug writes {"F32": value}
         (value,) = value.values()
     assert abs(value - 0.5) < 1e-3, f"saved Temperature {value}, want the lane's 0.5"
+
+
+def test_a_project_saved_with_generate_on_does_not_start_a_take_when_reopened(ardour):
+    """Ardour restores a saved Generate = on as a parameter change after activation, which
+    looks like a press of Generate: before the fix the reopened project played a take by itself.
+    The probe logs any sound while the transport is stopped and every onset while it rolls."""
+    _, report = ardour
+    assert re.search(r"^\[G\] Generate after reopening:\s+1", report, re.M), report
+    events = re.findall(r"^\[probe\] reopen (\S+) (\d+)", report, re.M)
+    assert events, "the probe saw nothing after reopening (did the roll happen?)"
+    sounds = [e for e in events if e[0] in ("onset", "stopped-sound")]
+    assert not sounds, f"a take started by itself after reopening: {events}"

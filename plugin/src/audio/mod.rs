@@ -53,6 +53,10 @@ pub struct AudioEngine {
     /// The job the user asked for most recently, until its segment starts or it fails.
     pending: Option<JobId>,
     generate_was_on: bool,
+    /// No block processed since activation yet. Hosts replay a project's saved parameter values
+    /// as changes in the first block (Ardour restores its own copy of every automatable value
+    /// that way): Generate found on there is a restore, not a press.
+    first_block: bool,
     /// Sum of the voices, interleaved stereo; sized in `new` for the largest block.
     wet: Vec<f32>,
     /// One voice's frames from its ring.
@@ -99,6 +103,7 @@ impl AudioEngine {
             pending: None,
             // A state saved with Generate on must not start a take by itself on load.
             generate_was_on: generate_on,
+            first_block: true,
             wet: vec![0.0; max_block_frames * 2],
             scratch: vec![0.0; max_block_frames * 2],
             capture_scratch: vec![0.0; max_block_frames * 2],
@@ -170,6 +175,9 @@ impl AudioEngine {
     fn handle_controls(&mut self, transport: &TransportSnapshot) {
         let generate = self.params.generate.value();
         let gui_generate = self.requests.take_generate();
+        if std::mem::take(&mut self.first_block) {
+            self.generate_was_on = generate;
+        }
         let rising = generate && !self.generate_was_on;
         self.generate_was_on = generate;
         if rising || gui_generate {

@@ -214,3 +214,39 @@ mod capture {
         );
     }
 }
+
+mod generate {
+    use super::*;
+
+    fn triggers(worker: &mut WorkerEnds) -> usize {
+        let mut n = 0;
+        while let Some(message) = worker.from_audio.try_pop() {
+            n += usize::from(matches!(message, AudioToWorker::Trigger { .. }));
+        }
+        n
+    }
+
+    fn block(engine: &mut AudioEngine) {
+        let (mut left, mut right) = (vec![0.0f32; 64], vec![0.0f32; 64]);
+        engine.process(&mut [&mut left, &mut right], &transport_at(0), &[]);
+    }
+
+    #[test]
+    fn on_in_the_first_block_is_a_restored_value_and_a_later_press_still_triggers() {
+        let (mut engine, mut worker) = engine(64);
+        // The host replays the project's saved Generate = on with the first block.
+        crate::params::set_without_host(&engine.params.generate, true, RATE);
+        block(&mut engine);
+        block(&mut engine);
+        assert_eq!(triggers(&mut worker), 0, "a restored value started a take");
+        crate::params::set_without_host(&engine.params.generate, false, RATE);
+        block(&mut engine);
+        crate::params::set_without_host(&engine.params.generate, true, RATE);
+        block(&mut engine);
+        assert_eq!(
+            triggers(&mut worker),
+            1,
+            "a press after the first block triggers"
+        );
+    }
+}

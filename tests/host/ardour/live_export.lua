@@ -141,7 +141,7 @@ local function probe_reset()
 end
 local function probe_dump(stage)
 	local a = probe_mem()
-	local names = { [0] = "offset", [1] = "onset", [2] = "jump" }
+	local names = { [0] = "offset", [1] = "onset", [2] = "jump", [3] = "stopped-sound" }
 	log(string.format("probe %s: %d events, %d cycles", stage, a[1], a[2]))
 	for i = 0, a[1] - 1 do
 		local kind = a[3 + 3 * i]

@@ -65,7 +65,7 @@ step() { # step NAME TIMEOUT CMD... : run, keep stdout/stderr, report time and e
   echo "## $name: exit $rc after $((SECONDS - t0)) s ($(grep -c "$NOISE" "$OUT/$name.stderr" || true) automation-timing warnings)"
   grep -v -e "$NOISE" -e '^$' -e 'MIDI buffer of size' -e 'Ignored format.*MP3' "$OUT/$name.stderr" \
     | grep -E 'continuo|=== STAGE|rror|free\(\)|egmentation' || true
-  grep -E '^\[(A|R|probe)\]' "$OUT/$name.stdout" || true
+  grep -E '^\[(A|R|G|probe)\]' "$OUT/$name.stdout" || true
   return 0
 }
 
@@ -107,4 +107,10 @@ step cli_export 300 /usr/lib/ardour7/utils/ardour7-export -b float -o "$CONTINUO
 if [ -n "${PYTHON:-}" ] && [ -e "$CONTINUO_EXPORT_DIR/cli_export.wav" ]; then
   "$PYTHON" "$HERE/wavinfo.py" "$CONTINUO_EXPORT_DIR/cli_export.wav"
 fi
+# 6. A project saved with Generate on and reopened must not start a take by itself.
+rm -rf "$OUT/generate_on"
+CONTINUO_SESSION_DIR="$OUT/generate_on" CONTINUO_MODE=save \
+  step restore_save 120 /usr/lib/ardour7/luasession "$HERE/restore_generate.lua"
+CONTINUO_SESSION_DIR="$OUT/generate_on" CONTINUO_MODE=reload \
+  step restore_reload 120 /usr/lib/ardour7/luasession "$HERE/restore_generate.lua"
 echo "# done: $OUT"

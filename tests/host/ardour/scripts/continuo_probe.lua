@@ -14,7 +14,7 @@ ardour {
 -- offset the first sample of a run of >= 10 ms below that.
 --
 -- shmem layout (int32): [0] = number of events, [1] = cycles seen,
--- then events of 3 ints: kind (1 = onset, 0 = offset, 2 = transport jump), position lo, position hi
+-- then events of 3 ints: kind (1 = onset, 0 = offset, 2 = transport jump, 3 = sound while stopped), position lo, position hi
 -- (positions split into 2 x 24 bits: Lua numbers go through int32 here).
 -- The session script resets [0] and [1] between stages, while the transport is stopped.
 local MAXEV = 200
@@ -25,6 +25,7 @@ end
 
 function dsp_init (rate)
 	sounding = false
+	stopped_sound = false
 	expected = -1
 	quiet_run = 0   -- consecutive silent samples while sounding
 	quiet_start = 0
@@ -53,8 +54,22 @@ function dsp_runmap (bufs, in_map, out_map, n_samples, offset)
 	a[2] = a[2] + 1
 	local pos = Session:transport_sample ()
 	if not Session:transport_rolling () then
+		-- Sound while stopped (a take that started by itself) is logged once per stop.
+		local ib = in_map:get (ARDOUR.DataType ("audio"), 0)
+		if not stopped_sound and ib ~= ARDOUR.ChanMapping.Invalid then
+			local d = bufs:get_audio (ib):data (offset):array ()
+			for i = 1, n_samples do
+				if math.abs (d[i]) > 1e-6 then
+					stopped_sound = true
+					log_event (3, pos)
+					break
+				end
+			end
+		end
+		expected = -1
 		return
 	end
+	stopped_sound = false
 	if pos ~= expected then
 		-- the transport moved (locate, new roll): start over
 		log_event (2, pos)
