@@ -22,8 +22,9 @@ use std::time::Instant;
 
 const RATE: f32 = 48_000.0;
 const BLOCK: usize = 64;
-const BATCH: usize = 2_000;
-const NUM_BATCHES: usize = 200;
+/// Blocks per timed batch: 64,000 frames, within one fill of the take's 2 s ring.
+const BATCH: usize = 1_000;
+const NUM_BATCHES: usize = 400;
 /// Blocks per callgrind run: 64,000 frames, within one fill of the take's ring.
 const CALLGRIND_BLOCKS: usize = 1_000;
 

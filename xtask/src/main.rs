@@ -886,7 +886,7 @@ fn bench(root: &Path, args: &[String]) -> Result<()> {
         result_value(&timed, "copy_ns"),
     ) {
         rows.push([
-            "the same block, time (median of 200 batches)".into(),
+            "the same block, time (median of 400 batches of 1,000)".into(),
             format!(
                 "{e:.0} ns ({:.3} % of the block's 1.33 ms)",
                 e / 1_333_333.0 * 100.0
@@ -975,11 +975,12 @@ fn bench(root: &Path, args: &[String]) -> Result<()> {
             .env("CONTINUO_TEST_ORT_LIBRARY", &lib)
             .env("CONTINUO_TEST_MODELS", models),
     )?;
-    for line in fuzz.lines().filter(|l| l.starts_with("[fuzz ")) {
-        if let (Some((name, _)), Some((_, rest))) = (
-            line.trim_start_matches("[fuzz ").split_once(']'),
-            line.rsplit_once(", "),
-        ) {
+    // "test NAME ... [fuzz TARGET] N cases, R rejected with an error, 0 crashes, X execs/s"
+    for line in fuzz
+        .lines()
+        .filter_map(|l| l.split_once("[fuzz ").map(|(_, r)| r))
+    {
+        if let (Some((name, _)), Some((_, rest))) = (line.split_once(']'), line.rsplit_once(", ")) {
             rows.push([
                 format!("fuzz target {name}"),
                 rest.to_string(),
