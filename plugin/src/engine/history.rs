@@ -151,9 +151,12 @@ impl History {
     /// back that far or has not reached `end`), interleaved stereo.
     pub fn frames_before(&self, end: u64, num_frames: usize) -> Vec<f32> {
         let end = end.min(self.total_frames);
+        // An end older than anything held gives nothing (a short history overwritten while a
+        // trigger waited).
         let start = end
             .saturating_sub(num_frames as u64)
-            .max(self.oldest_frame());
+            .max(self.oldest_frame())
+            .min(end);
         let n = (end - start) as usize;
         let mut out = Vec::with_capacity(n * 2);
         self.copy_frames(start, n, |l, r| {
@@ -273,6 +276,14 @@ mod tests {
             assert_eq!(h.total_frames(), 17);
             assert_close(&h.last_frames(2), &frames(15..17));
             assert_close(&h.frames_before(15, 3), &frames(13..15));
+        }
+
+        #[test]
+        fn an_end_older_than_what_is_held_gives_nothing() {
+            let mut h = four_frames();
+            h.push_audio(&frames(0..10)); // holds 6..10
+            assert!(h.frames_before(3, 2).is_empty());
+            assert_close(&h.frames_before(8, 4), &frames(6..8));
         }
 
         #[test]
