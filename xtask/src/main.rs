@@ -779,8 +779,14 @@ fn fuzz(root: &Path, args: &[String]) -> Result<()> {
     let lib = setup(root)?;
     let py = venv(root)?;
     let models = test_models(root, &py)?;
-    run(Command::new("cargo")
-        .current_dir(root)
+    run(&mut fuzz_command(root, &lib, &models, cases))
+}
+
+/// The release run of tests/fuzz.rs with `cases` inputs per target; each target prints a
+/// "[fuzz TARGET] N cases, R rejected with an error, 0 crashes, X execs/s" line.
+fn fuzz_command(root: &Path, lib: &Path, models: &Path, cases: u64) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root)
         .args([
             "test",
             "--release",
@@ -795,7 +801,8 @@ fn fuzz(root: &Path, args: &[String]) -> Result<()> {
         ])
         .env("CONTINUO_FUZZ_CASES", cases.to_string())
         .env("CONTINUO_TEST_ORT_LIBRARY", lib)
-        .env("CONTINUO_TEST_MODELS", models))
+        .env("CONTINUO_TEST_MODELS", models);
+    cmd
 }
 
 /// A `RESULT key=value` line's value.
@@ -956,25 +963,7 @@ fn bench(root: &Path, args: &[String]) -> Result<()> {
     // Fuzz executions per second (release; 100,000 cases a target here, `cargo xtask fuzz` for
     // the long run).
     let models = test_models(root, &py)?;
-    let fuzz = output_of(
-        Command::new("cargo")
-            .current_dir(root)
-            .args([
-                "test",
-                "--release",
-                "-p",
-                "continuo-tests",
-                "--test",
-                "fuzz",
-                "--",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env("CONTINUO_FUZZ_CASES", "100000")
-            .env("CONTINUO_TEST_ORT_LIBRARY", &lib)
-            .env("CONTINUO_TEST_MODELS", models),
-    )?;
+    let fuzz = output_of(&mut fuzz_command(root, &lib, &models, 100_000))?;
     // "test NAME ... [fuzz TARGET] N cases, R rejected with an error, 0 crashes, X execs/s"
     for line in fuzz
         .lines()
@@ -1050,11 +1039,6 @@ fn bench_musicgen(root: &Path) -> Result<MusicgenBench> {
     }
     // The machine's noise (several percent from run to run) is as large as the difference
     // between the two loops, so each runs three times, alternating, and the medians are compared.
-    let value = |text: &str, key: &str| -> Option<f64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("RESULT {key}=")))
-            .and_then(|v| v.trim().parse().ok())
-    };
     let (mut rust_ms, mut python_ms, mut floor_ms) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=BENCH_ROUNDS {
         println!("round {round} of {BENCH_ROUNDS}");
@@ -1084,9 +1068,9 @@ fn bench_musicgen(root: &Path) -> Result<MusicgenBench> {
             bail!("the Python loop failed");
         }
         let (Some(r), Some(p), Some(f)) = (
-            value(&rust_out, "rust_step_ms"),
-            value(&python_out, "python_step_ms"),
-            value(&rust_out, "floor_ms"),
+            result_value(&rust_out, "rust_step_ms"),
+            result_value(&python_out, "python_step_ms"),
+            result_value(&rust_out, "floor_ms"),
         ) else {
             bail!("a bench printed no RESULT line");
         };

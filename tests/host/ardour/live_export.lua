@@ -29,6 +29,8 @@
 --   CONTINUO_SKIP_EXPORT   set to 1 to skip the export stage
 --   CONTINUO_SKIP_LIVE1    set to 1 to skip the first live roll (export straight after setup)
 
+dofile(assert(os.getenv("CONTINUO_ARDOUR_DIR"), "set CONTINUO_ARDOUR_DIR (run.sh does)") .. "/common.lua")
+
 local SR = 48000
 local function env_num(name, default)
 	local v = os.getenv(name)
@@ -67,12 +69,7 @@ end
 local function now_s() return ARDOUR.LuaAPI.monotonic_time() / 1e6 end
 
 -- Engine ---------------------------------------------------------------------------------------
-local be = AudioEngine:set_backend("None (Dummy)", "", "")
-assert(not be:isnil(), "no Dummy backend")
-be:set_device_name("Silence")
-be:set_sample_rate(SR)
-be:set_buffer_size(BUFFER)
-assert(AudioEngine:start(false) == 0, "engine did not start")
+start_dummy_engine(SR, BUFFER)
 
 -- Session --------------------------------------------------------------------------------------
 assert(create_session(SESSION_DIR, SESSION_NAME, SR), "create_session failed")

@@ -7,6 +7,8 @@
 --   CONTINUO_SNAPSHOT      the snapshot name to write                      default "reloaded"
 --   CONTINUO_BUFFER        engine block size in frames                     default 1024
 
+dofile(assert(os.getenv("CONTINUO_ARDOUR_DIR"), "set CONTINUO_ARDOUR_DIR (run.sh does)") .. "/common.lua")
+
 local SR = 48000
 local SESSION_DIR = assert(os.getenv("CONTINUO_SESSION_DIR"), "set CONTINUO_SESSION_DIR")
 local SNAPSHOT = os.getenv("CONTINUO_SNAPSHOT") or "reloaded"
@@ -22,36 +24,20 @@ local function mark(stage, what)
 	log(string.format("stage %s %s", stage, what))
 end
 
-local be = AudioEngine:set_backend("None (Dummy)", "", "")
-assert(not be:isnil(), "no Dummy backend")
-be:set_device_name("Silence")
-be:set_sample_rate(SR)
-be:set_buffer_size(BUFFER)
-assert(AudioEngine:start(false) == 0, "engine did not start")
+start_dummy_engine(SR, BUFFER)
 
 mark("load", "begin")
 assert(load_session(SESSION_DIR, "continuo"), "load_session failed")
 mark("load", "end")
 
 -- Find Continuo and print what Ardour restored.
-local found = false
-for r in Session:get_routes():iter() do
-	local i = 0
-	while true do
-		local proc = r:nth_plugin(i)
-		if proc:isnil() then break end
-		local plug = proc:to_insert():plugin(0)
-		if plug:name() == "Continuo" then
-			found = true
-			for _, idx in ipairs({ 2, 7, 10 }) do
-				log(string.format("%s: %s = %s", r:name(), plug:parameter_label(idx),
-					tostring(ARDOUR.LuaAPI.get_processor_param(proc, idx))))
-			end
-		end
-		i = i + 1
-	end
+local proc, route = find_processor("Continuo")
+assert(proc, "Continuo not found in the reloaded session")
+local plug = proc:to_insert():plugin(0)
+for _, idx in ipairs({ 2, 7, 10 }) do
+	log(string.format("%s: %s = %s", route:name(), plug:parameter_label(idx),
+		tostring(ARDOUR.LuaAPI.get_processor_param(proc, idx))))
 end
-assert(found, "Continuo not found in the reloaded session")
 
 -- Let the engine run (transport stopped) so the plugin settles, then save a new snapshot.
 ARDOUR.LuaAPI.usleep(1000000)

@@ -11,6 +11,8 @@
 -- Environment: CONTINUO_SESSION_DIR (a new folder for save, the saved one for reload),
 -- CONTINUO_BUFFER (default 1024). run.sh sets up Ardour's paths and the plugin scan.
 
+dofile(assert(os.getenv("CONTINUO_ARDOUR_DIR"), "set CONTINUO_ARDOUR_DIR (run.sh does)") .. "/common.lua")
+
 local SR = 48000
 local SESSION_DIR = assert(os.getenv("CONTINUO_SESSION_DIR"), "set CONTINUO_SESSION_DIR")
 local MODE = assert(os.getenv("CONTINUO_MODE"), "set CONTINUO_MODE to save or reload")
@@ -24,25 +26,7 @@ local function log(...)
 	io.stdout:flush()
 end
 
-local be = AudioEngine:set_backend("None (Dummy)", "", "")
-assert(not be:isnil(), "no Dummy backend")
-be:set_device_name("Silence")
-be:set_sample_rate(SR)
-be:set_buffer_size(BUFFER)
-assert(AudioEngine:start(false) == 0, "engine did not start")
-
-local function find(name)
-	for r in Session:get_routes():iter() do
-		local i = 0
-		while true do
-			local proc = r:nth_plugin(i)
-			if proc:isnil() then break end
-			if proc:display_name() == name or proc:to_insert():plugin(0):name() == name then return proc end
-			i = i + 1
-		end
-	end
-	return nil
-end
+start_dummy_engine(SR, BUFFER)
 
 if MODE == "save" then
 	assert(create_session(SESSION_DIR, NAME, SR), "create_session failed")
@@ -65,8 +49,8 @@ if MODE == "save" then
 	log("saved")
 else
 	assert(load_session(SESSION_DIR, NAME), "load_session failed")
-	local proc = assert(find("Continuo"), "Continuo not found in the reopened session")
-	local probe = assert(find("Continuo Probe"), "probe not found in the reopened session")
+	local proc = assert(find_processor("Continuo"), "Continuo not found in the reopened session")
+	local probe = assert(find_processor("Continuo Probe"), "probe not found in the reopened session")
 	log("Generate after reopening:", ARDOUR.LuaAPI.get_processor_param(proc, P_GENERATE))
 	ARDOUR.LuaAPI.usleep(3000000)
 	Session:request_locate(0, false, ARDOUR.LocateTransportDisposition.MustStop, RT)

@@ -50,6 +50,7 @@ export LD_LIBRARY_PATH="/usr/lib/ardour7${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export ARDOUR_DATA_PATH="$DATA:/usr/share/ardour7"
 export ARDOUR_CONFIG_PATH=/etc/ardour7 ARDOUR_DLL_PATH=/usr/lib/ardour7 VAMP_PATH=/usr/lib/ardour7/vamp
 export VST3_PATH="$VST3_DIR"
+export CONTINUO_ARDOUR_DIR="$HERE"   # common.lua for the session scripts
 export CONTINUO_SESSION_DIR="$OUT/session" CONTINUO_EXPORT_DIR="$OUT/export"
 rm -rf "$CONTINUO_SESSION_DIR"
 mkdir -p "$CONTINUO_EXPORT_DIR"
